@@ -1,0 +1,8 @@
+"""partitive: Probabilistic Partitive Partitioning, clustering that finds k and never varies."""
+
+from .estimator import PPP
+from .tree import Cluster, Merge, Node, PartitionTree
+
+__version__ = "0.1.0"
+
+__all__ = ["PPP", "PartitionTree", "Node", "Cluster", "Merge", "__version__"]

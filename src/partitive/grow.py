@@ -1,0 +1,299 @@
+"""Growing a partitive tree and turning its leaves into clusters.
+
+Three stages, all deterministic (see docs/method.md for the evidence behind each):
+
+1. **Grow** top-down, largest node first.  Each node is split by 2-means
+   (:mod:`partitive.split`) and the split is accepted when the node is *not one
+   cluster*: the projection on the split direction is significantly multimodal (dip
+   test), or the paper's Gaussian-mixture validation is strong (dBIC > 0, both
+   children's scores >= alpha, and an effect size dBIC / n large enough that it does
+   not grow with n alone).
+2. **Refine**: global weighted Lloyd iterations started from the leaves' centroids.  A
+   2-means cut high in the tree can pass through a cluster; refinement moves the
+   boundary to where the points are.
+3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
+   points alone, projected on the line through the two centres) are merged, then
+   refined again, until every neighbouring pair is distinct.
+
+Rows are first put in a canonical order with exact duplicates merged into weights, so
+the result cannot depend on row order, and duplicating a row is the same as doubling
+its weight.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from .split import two_means
+from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
+from .validate import axis_evidence, dip_test, full_evidence
+
+#: Lloyd iterations for the global refinement; it converges long before on real data.
+MAX_REFINE_ITER = 300
+#: Each cluster's merge candidates are its nearest neighbours by centre distance.
+MERGE_NEIGHBOURS = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a set of points is more than one cluster (defaults: docs/method.md)."""
+
+    tau: float
+    alpha: float
+    dip_level: float
+    effect: float
+    validation: str
+
+    def dip_threshold(self, d: int) -> float:
+        # The split direction is chosen by 2-means from the same points, which makes
+        # noise look bimodal on it, more so as d grows: the level shrinks with d.
+        return self.dip_level * min(1.0, (2.0 / d) ** 2)
+
+    def evaluate(self, X, w, goes_right, direction):
+        t = X @ direction
+        if self.validation == "full":
+            evidence = full_evidence(X, w, goes_right, self.tau)
+        else:
+            evidence = axis_evidence(t, w, goes_right, self.tau)
+        _, p_value = dip_test(t, w)
+        distinct = p_value < self.dip_threshold(X.shape[1]) or (
+            evidence.dbic > 0
+            and min(evidence.scores) >= self.alpha
+            and evidence.dbic / w.sum() > self.effect
+        )
+        return distinct, evidence, p_value
+
+
+def canonical_rows(X: np.ndarray, w: np.ndarray):
+    """Distinct rows in lexicographic order, their summed weights, and the row map."""
+    unique, inverse = np.unique(X, axis=0, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), weights=w, minlength=unique.shape[0])
+    return unique, weights, inverse.ravel()
+
+
+def fit_tree(
+    X: np.ndarray,
+    w: np.ndarray,
+    rule: Rule,
+    min_cluster_size: float,
+    max_clusters: int | None = None,
+    n_clusters: int | None = None,
+    feature_names=None,
+    params=None,
+) -> tuple[PartitionTree, np.ndarray]:
+    """Grow, refine and merge; return the tree and the label of every row of ``X``."""
+    Xu, wu, inverse = canonical_rows(X, w)
+    nodes, leaf_members = _grow(Xu, wu, rule, min_cluster_size, max_clusters, n_clusters)
+    leaves = _leaf_order(nodes)
+    centers = np.vstack([nodes[i]["centroid"] for i in leaves])
+    groups = [(i,) for i in leaves]
+    labels, centers = _refine(Xu, wu, centers)
+    merges = []
+    if n_clusters is None:
+        labels, centers, groups, merges = _merge(Xu, wu, labels, centers, groups, rule, min_cluster_size)
+    tree, labels = _assemble(Xu, wu, nodes, labels, centers, groups, merges, feature_names, params)
+    return tree, labels[inverse]
+
+
+# -- stage 1: grow ---------------------------------------------------------------------
+
+
+def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
+    """Grow largest node first; return node records (dicts) and each leaf's row indices."""
+    nodes = []
+    members = {}
+
+    def add(idx, parent, depth):
+        node_id = len(nodes)
+        Xs, ws = X[idx], w[idx]
+        W = ws.sum()
+        centroid = ws @ Xs / W
+        variance = ws @ (Xs - centroid) ** 2 / W
+        nodes.append(
+            dict(id=node_id, parent=parent, depth=depth, weight=float(W), centroid=centroid,
+                 variance=variance, sse=float(variance.sum() * W), accepted=False,
+                 reason="not examined", children=None, direction=None, threshold=None,
+                 dbic=None, scores=None, p_value=None)
+        )
+        members[node_id] = idx
+        return node_id
+
+    # Max-heap on weight; ties go to the smaller id, so the order is fully determined.
+    heap = [(-float(w.sum()), add(np.arange(X.shape[0]), None, 0))]
+    n_leaves = 1
+    cap = n_clusters if n_clusters is not None else max_clusters
+    while heap:
+        _, node_id = heapq.heappop(heap)
+        node = nodes[node_id]
+        idx = members[node_id]
+        if cap is not None and n_leaves >= cap:
+            node["reason"] = "cluster cap reached"
+            continue
+        split = two_means(X[idx], w[idx])
+        if split is None:
+            node["reason"] = "all points identical"
+            continue
+        node["direction"], node["threshold"] = split.direction, split.threshold
+        left, right = idx[~split.goes_right], idx[split.goes_right]
+        small = min(w[left].sum(), w[right].sum()) < min_cluster_size
+        if n_clusters is not None:
+            distinct, evidence, p_value = not small, None, None
+        else:
+            distinct, evidence, p_value = rule.evaluate(X[idx], w[idx], split.goes_right, split.direction)
+            node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
+        if small:
+            node["reason"] = "child below min_cluster_size"
+        elif not distinct:
+            node["reason"] = "one cluster"
+        else:
+            depth = node["depth"] + 1
+            children = (add(left, node_id, depth), add(right, node_id, depth))
+            node.update(accepted=True, reason="split", children=children)
+            n_leaves += 1
+            for child in children:
+                heapq.heappush(heap, (-nodes[child]["weight"], child))
+            del members[node_id]
+    return nodes, members
+
+
+def _leaf_order(nodes) -> list[int]:
+    out, stack = [], [0]
+    while stack:
+        node = nodes[stack.pop()]
+        if node["children"] is None:
+            out.append(node["id"])
+        else:
+            stack.extend(reversed(node["children"]))
+    return out
+
+
+# -- stage 2: refine -------------------------------------------------------------------
+
+
+def _refine(X, w, centers):
+    """Weighted Lloyd from the given centres; labels are exactly nearest(centres)."""
+    labels = nearest_center(X, centers)
+    for _ in range(MAX_REFINE_ITER):
+        centers = _weighted_centers(X, w, labels, centers)
+        new = nearest_center(X, centers)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels, centers
+
+
+def _weighted_centers(X, w, labels, previous):
+    k = previous.shape[0]
+    W = np.bincount(labels, weights=w, minlength=k)
+    sums = np.zeros_like(previous)
+    np.add.at(sums, labels, X * w[:, None])
+    centers = previous.copy()
+    filled = W > 0
+    centers[filled] = sums[filled] / W[filled, None]
+    return centers
+
+
+# -- stage 3: merge --------------------------------------------------------------------
+
+
+def _merge(X, w, labels, centers, groups, rule, min_cluster_size):
+    merges = []
+    while True:
+        labels, centers, groups = _drop_empty(labels, centers, groups, w)
+        if len(groups) == 1:
+            break
+        candidates = []
+        for i, j in _neighbour_pairs(centers):
+            in_pair = (labels == i) | (labels == j)
+            Xp, wp = X[in_pair], w[in_pair]
+            goes_right = labels[in_pair] == j
+            direction = centers[j] - centers[i]
+            norm = np.linalg.norm(direction)
+            small = min(wp[~goes_right].sum(), wp[goes_right].sum()) < min_cluster_size
+            if norm == 0:
+                distinct, dbic, p_value = False, 0.0, 1.0
+            else:
+                distinct, evidence, p_value = rule.evaluate(Xp, wp, goes_right, direction / norm)
+                dbic = evidence.dbic
+            if small or not distinct:
+                # Too-small pieces first, then the pair that looks most like one cluster.
+                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
+        if not candidates:
+            break
+        candidates.sort(key=lambda c: c[0])
+        used = set()
+        for _, i, j, p_value, dbic in candidates:
+            if i in used or j in used:
+                continue
+            used.update((i, j))
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic)))
+            labels[labels == j] = i
+            groups[i] = tuple(sorted(groups[i] + groups[j]))
+            groups[j] = ()
+        centers = _weighted_centers(X, w, labels, centers)
+        labels, centers, groups = _drop_empty(labels, centers, groups, w)
+        labels, centers = _refine(X, w, centers)
+    return labels, centers, groups, merges
+
+
+def _neighbour_pairs(centers):
+    k = centers.shape[0]
+    sq = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(sq, np.inf)
+    pairs = set()
+    for i in range(k):
+        for j in np.argsort(sq[i], kind="stable")[:MERGE_NEIGHBOURS]:
+            if np.isfinite(sq[i, j]):
+                pairs.add((min(i, int(j)), max(i, int(j))))
+    return sorted(pairs)
+
+
+def _drop_empty(labels, centers, groups, w):
+    alive = [c for c in range(len(groups)) if groups[c] and w[labels == c].sum() > 0]
+    if len(alive) == len(groups):
+        return labels, centers, groups
+    remap = np.full(len(groups), -1)
+    remap[alive] = np.arange(len(alive))
+    return remap[labels], centers[alive], [groups[c] for c in alive]
+
+
+# -- the result ------------------------------------------------------------------------
+
+
+def _assemble(X, w, nodes, labels, centers, groups, merges, feature_names, params):
+    leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
+    # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
+    order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
+    relabel = np.empty(len(order), dtype=np.intp)
+    relabel[order] = np.arange(len(order))
+    labels = relabel[labels]
+    clusters = []
+    for new, old in enumerate(order):
+        members = labels == new
+        Wc = w[members].sum()
+        variance = w[members] @ (X[members] - centers[old]) ** 2 / Wc
+        clusters.append(
+            Cluster(label=new, weight=float(Wc), center=centers[old], variance=variance,
+                    leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
+        )
+    tree_nodes = [
+        Node(**{**n, "children": None if n["children"] is None else tuple(n["children"]),
+                "scores": None if n["scores"] is None else tuple(n["scores"])})
+        for n in nodes
+    ]
+    accepted = [n for n in tree_nodes if n.accepted and n.scores is not None]
+    most_separable = (
+        max(accepted, key=lambda n: (min(n.scores), n.dbic, -n.id)).id if accepted else None
+    )
+    tree = PartitionTree(
+        nodes=tree_nodes, clusters=clusters, merges=merges, most_separable=most_separable,
+        feature_names=feature_names, params=dict(params or {}),
+    )
+    own = np.exp(
+        np.take_along_axis(tree._log_joint(X), labels[:, None], axis=1) - tree._log_evidence(X)
+    ).ravel()
+    tree.clusterability = float(w @ own / w.sum())
+    return tree, labels

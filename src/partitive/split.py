@@ -1,0 +1,114 @@
+"""The combinatorial step: a deterministic weighted 2-means split of one node.
+
+Nothing here is random.  The two centroids start at ``mean +/- sqrt(lambda_1) v`` on the
+node's first principal axis ``v`` (sign fixed canonically), Lloyd iterations run until
+the assignment stops changing, and child 0 is the child whose centroid has the smaller
+projection on ``v``.  The split is therefore a function of the node's points alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Lloyd iterations for k = 2 converge in a handful of steps; the cap only guards
+#: against a two-state cycle on exact ties.
+MAX_LLOYD_ITER = 300
+
+
+@dataclass(frozen=True)
+class Split:
+    """A converged 2-means split of a node.
+
+    ``goes_right`` is the assignment (True means child 1).  A point goes right iff
+    ``x @ direction > threshold``: that hyperplane is the perpendicular bisector of the
+    two centroids, so descending by threshold is the same as "nearest child centroid".
+    """
+
+    direction: np.ndarray
+    threshold: float
+    goes_right: np.ndarray
+    centroids: np.ndarray
+    principal_axis: np.ndarray
+    n_iter: int
+
+
+def weighted_mean(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return (w @ X) / w.sum()
+
+
+def canonical_sign(v: np.ndarray) -> np.ndarray:
+    """Flip ``v`` so that its largest-magnitude entry (the first, on ties) is positive."""
+    i = int(np.argmax(np.abs(v)))
+    return -v if v[i] < 0 else v
+
+
+def principal_axis(Xc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """First principal axis and its variance for centred, weighted points.
+
+    Uses a direct (non-iterative) LAPACK eigensolver, so there is no start vector to
+    choose; the axis sign is fixed by :func:`canonical_sign`.
+    """
+    n, d = Xc.shape
+    W = w.sum()
+    if d <= n:
+        cov = (Xc * w[:, None]).T @ Xc / W
+        values, vectors = np.linalg.eigh(cov)
+        lam, v = values[-1], vectors[:, -1]
+    else:
+        # d > n: the n x n Gram matrix has the same non-zero spectrum and is smaller.
+        Z = Xc * np.sqrt(w / W)[:, None]
+        values, vectors = np.linalg.eigh(Z @ Z.T)
+        lam = values[-1]
+        v = Z.T @ vectors[:, -1]
+        norm = np.linalg.norm(v)
+        v = v / norm if norm > 0 else np.zeros(d)
+    return canonical_sign(v), float(max(lam, 0.0))
+
+
+def two_means(X: np.ndarray, w: np.ndarray) -> Split | None:
+    """Split weighted points in two; ``None`` when they cannot be split (one location)."""
+    mean = weighted_mean(X, w)
+    Xc = X - mean
+    v, lam = principal_axis(Xc, w)
+    if lam <= 0.0 or not np.any(Xc @ v):
+        return None
+    spread = np.sqrt(lam)
+    c0, c1 = -spread * v, spread * v
+    goes_right = None
+    W = w.sum()
+    for n_iter in range(1, MAX_LLOYD_ITER + 1):
+        delta = c1 - c0
+        bound = 0.5 * (c1 @ c1 - c0 @ c0)
+        assignment = Xc @ delta > bound
+        if goes_right is not None and np.array_equal(assignment, goes_right):
+            break
+        w_right = w[assignment].sum()
+        if w_right <= 0.0 or w_right >= W:
+            if goes_right is None:
+                return None
+            break
+        goes_right = assignment
+        c1 = weighted_mean(Xc[goes_right], w[goes_right])
+        c0 = weighted_mean(Xc[~goes_right], w[~goes_right])
+    delta = c1 - c0
+    if delta @ v < 0:
+        # Canonical child order: child 0 has the smaller projection on the principal axis.
+        c0, c1, delta = c1, c0, -delta
+    direction = delta / np.linalg.norm(delta)
+    # Bisector of c0 and c1 in centred coordinates, moved back to the original frame.
+    threshold = float(0.5 * (c0 + c1) @ direction + mean @ direction)
+    # The final assignment is the descent rule itself, evaluated exactly as prediction
+    # evaluates it, so that labels_ always equal predict(X) on the training points.
+    goes_right = X @ direction > threshold
+    if not goes_right.any() or goes_right.all():
+        return None
+    return Split(
+        direction=direction,
+        threshold=threshold,
+        goes_right=goes_right,
+        centroids=np.vstack([c0, c1]) + mean,
+        principal_axis=v,
+        n_iter=n_iter,
+    )

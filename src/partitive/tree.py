@@ -1,0 +1,395 @@
+"""The partitive tree: PPP's public result object.
+
+A fitted tree holds three records:
+
+* ``nodes``: the binary tree grown top-down.  Every node carries its weighted size,
+  centroid, SSE and diagonal variance, and the split that 2-means proposed for it (even
+  where the split was refused) with its evidence: dBIC, both children's validation
+  scores, the dip-test p-value of the projection.  ``accepted`` says whether the split
+  was taken and ``reason`` why a leaf stopped.
+* ``clusters``: the final clusters, after the leaves' centroids were refined by global
+  Lloyd iterations and leaves that turned out to be pieces of one cluster were merged.
+  Each has its weight, centre and diagonal variance, and the leaves it grew from.
+* ``merges``: every merge of two clusters, with the evidence that they were one.
+
+Prediction uses ``clusters`` (nearest centre; a diagonal Gaussian mixture for
+probabilities), so a tree loaded from JSON predicts exactly as the fitted estimator.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+from scipy.special import logsumexp
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Node:
+    id: int
+    parent: int | None
+    depth: int
+    weight: float
+    centroid: np.ndarray
+    variance: np.ndarray
+    sse: float
+    accepted: bool
+    reason: str
+    children: tuple[int, int] | None = None
+    direction: np.ndarray | None = None
+    threshold: float | None = None
+    dbic: float | None = None
+    scores: tuple[float, float] | None = None
+    p_value: float | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.children is None
+
+    @property
+    def separability(self) -> float | None:
+        """The weaker child's validation score: how cleanly this split separates."""
+        return None if self.scores is None else min(self.scores)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    label: int
+    weight: float
+    center: np.ndarray
+    variance: np.ndarray
+    leaves: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Merge:
+    leaves: tuple[tuple[int, ...], tuple[int, ...]]
+    p_value: float
+    dbic: float
+
+
+@dataclass
+class PartitionTree:
+    """The tree grown by :class:`partitive.PPP`, its evidence, and its final clusters.
+
+    Attributes
+    ----------
+    nodes : list of Node
+        Every node of the grown tree, indexed by ``Node.id`` (the root is 0).
+    clusters : list of Cluster
+        The final clusters, labelled in the tree's leaf order (child 0 first).
+    merges : list of Merge
+        Pairs of clusters found to be one, in the order they were merged.
+    clusterability : float
+        Weighted mean posterior confidence of points in their own cluster: 0.5 means no
+        structure at all between two clusters, 1 perfectly separated ones.
+    most_separable : int or None
+        Id of the accepted split with the strongest validation (the paper's "most
+        separable set"), or None when the root was not split.
+    feature_names : list of str or None
+    params : dict
+        The parameters the tree was grown with.
+    """
+
+    nodes: list[Node]
+    clusters: list[Cluster]
+    merges: list[Merge] = field(default_factory=list)
+    clusterability: float = 1.0
+    most_separable: int | None = None
+    feature_names: list[str] | None = None
+    params: dict = field(default_factory=dict)
+
+    # -- structure ---------------------------------------------------------------------
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.root.centroid.shape[0])
+
+    @property
+    def cluster_centers(self) -> np.ndarray:
+        return np.vstack([c.center for c in self.clusters])
+
+    def leaves(self) -> list[Node]:
+        """The leaves in canonical order: depth first, child 0 before child 1."""
+        out, stack = [], [0]
+        while stack:
+            node = self.nodes[stack.pop()]
+            if node.is_leaf:
+                out.append(node)
+            else:
+                stack.extend(reversed(node.children))
+        return out
+
+    def cut(self, n_clusters: int) -> PartitionTree:
+        """The ``n_clusters``-cluster partition along the grown tree.
+
+        Splits are replayed largest node first (the order PPP grows in), so ``cut(k)``
+        and ``cut(k + 1)`` differ by one split and the partitions nest.  The clusters of
+        the cut are the nodes' own centroids, without global refinement or merging.
+        """
+        n_leaves = len(self.leaves())
+        if not isinstance(n_clusters, (int, np.integer)) or not 1 <= n_clusters <= n_leaves:
+            raise ValueError(
+                f"n_clusters must be an integer from 1 to {n_leaves} (the leaves this tree "
+                f"grew); for more clusters fit PPP(n_clusters={n_clusters})"
+            )
+        frontier = [0]
+        while len(frontier) < n_clusters:
+            splittable = [i for i in frontier if not self.nodes[i].is_leaf]
+            largest = min(splittable, key=lambda i: (-self.nodes[i].weight, i))
+            at = frontier.index(largest)
+            frontier[at : at + 1] = list(self.nodes[largest].children)
+        clusters = [
+            Cluster(
+                label=label,
+                weight=self.nodes[i].weight,
+                center=self.nodes[i].centroid,
+                variance=self.nodes[i].variance,
+                leaves=tuple(leaf.id for leaf in self._leaves_below(i)),
+            )
+            for label, i in enumerate(frontier)
+        ]
+        return replace(self, clusters=clusters, merges=[], params={**self.params, "cut": n_clusters})
+
+    def _leaves_below(self, node_id: int) -> list[Node]:
+        below, stack = [], [node_id]
+        while stack:
+            node = self.nodes[stack.pop()]
+            if node.is_leaf:
+                below.append(node)
+            else:
+                stack.extend(reversed(node.children))
+        return below
+
+    # -- prediction --------------------------------------------------------------------
+
+    def predict(self, X) -> np.ndarray:
+        """Label of the nearest cluster centre for each row of ``X``."""
+        return nearest_center(np.asarray(X, dtype=np.float64), self.cluster_centers)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each cluster under the clusters' diagonal Gaussians."""
+        return np.exp(self._log_joint(np.asarray(X, dtype=np.float64)) - self._log_evidence(X))
+
+    def _log_joint(self, X: np.ndarray) -> np.ndarray:
+        total = sum(c.weight for c in self.clusters)
+        # Ridge relative to the data's overall spread, so a cluster of identical points
+        # still has a usable Gaussian and the model stays scale-invariant.
+        ridge = max(float(np.mean(self.root.variance)), np.finfo(float).tiny) * 1e-6
+        cols = []
+        for c in self.clusters:
+            var = c.variance + ridge
+            maha = (((X - c.center) ** 2) / var).sum(axis=1)
+            cols.append(np.log(c.weight / total) - 0.5 * (np.log(2 * np.pi * var).sum() + maha))
+        return np.column_stack(cols)
+
+    def _log_evidence(self, X) -> np.ndarray:
+        return logsumexp(self._log_joint(np.asarray(X, dtype=np.float64)), axis=1, keepdims=True)
+
+    # -- export ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (arrays as lists); :meth:`from_dict` inverts it exactly."""
+        return {
+            "format": "partitive.PartitionTree",
+            "version": FORMAT_VERSION,
+            "nodes": [_jsonable(asdict(n)) for n in self.nodes],
+            "clusters": [_jsonable(asdict(c)) for c in self.clusters],
+            "merges": [_jsonable(asdict(m)) for m in self.merges],
+            "clusterability": self.clusterability,
+            "most_separable": self.most_separable,
+            "feature_names": self.feature_names,
+            "params": _jsonable(self.params),
+        }
+
+    def to_json(self, path=None, indent: int | None = 1) -> str:
+        """The tree as JSON text; also written to ``path`` when one is given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=True)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PartitionTree:
+        if data.get("format") != "partitive.PartitionTree":
+            raise ValueError("not a partitive tree: the 'format' field is missing or different")
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported partitive tree version {data.get('version')!r}; "
+                f"this partitive reads version {FORMAT_VERSION}"
+            )
+        return cls(
+            nodes=[_node_from_dict(n) for n in data["nodes"]],
+            clusters=[
+                Cluster(
+                    label=c["label"],
+                    weight=c["weight"],
+                    center=np.asarray(c["center"], dtype=np.float64),
+                    variance=np.asarray(c["variance"], dtype=np.float64),
+                    leaves=tuple(c["leaves"]),
+                )
+                for c in data["clusters"]
+            ],
+            merges=[
+                Merge(
+                    leaves=tuple(tuple(side) for side in m["leaves"]),
+                    p_value=m["p_value"],
+                    dbic=m["dbic"],
+                )
+                for m in data["merges"]
+            ],
+            clusterability=data["clusterability"],
+            most_separable=data["most_separable"],
+            feature_names=data["feature_names"],
+            params=data["params"],
+        )
+
+    @classmethod
+    def from_json(cls, source) -> PartitionTree:
+        """Load a tree from JSON text or from a path to a ``.json`` file."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        return cls.from_dict(json.loads(text))
+
+    def to_pandas(self):
+        """One row per node: structure, size and split evidence (needs pandas)."""
+        import pandas as pd
+
+        cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
+        rows = []
+        for n in self.nodes:
+            rows.append(
+                {
+                    "id": n.id,
+                    "parent": n.parent,
+                    "depth": n.depth,
+                    "weight": n.weight,
+                    "sse": n.sse,
+                    "accepted": n.accepted,
+                    "reason": n.reason,
+                    "child0": None if n.children is None else n.children[0],
+                    "child1": None if n.children is None else n.children[1],
+                    "dbic": n.dbic,
+                    "score0": None if n.scores is None else n.scores[0],
+                    "score1": None if n.scores is None else n.scores[1],
+                    "p_value": n.p_value,
+                    "threshold": n.threshold,
+                    "cluster": cluster_of_leaf.get(n.id) if n.is_leaf else None,
+                    **{f"centroid_{j}": v for j, v in enumerate(n.centroid)},
+                }
+            )
+        return pd.DataFrame(rows).set_index("id")
+
+    # -- display -----------------------------------------------------------------------
+
+    def __str__(self) -> str:
+        cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
+        lines = [
+            f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
+            f"{len(self.merges)} merge(s), clusterability {self.clusterability:.3f}"
+        ]
+
+        def walk(node_id: int, prefix: str, tail: str) -> None:
+            n = self.nodes[node_id]
+            text = f"node {n.id}: weight {_g(n.weight)}"
+            if n.dbic is not None:
+                text += (
+                    f", dBIC {_g(n.dbic)}, scores {n.scores[0]:.2f}/{n.scores[1]:.2f}"
+                    f", dip p {n.p_value:.3g}"
+                )
+            if n.accepted:
+                text += " -> split"
+            else:
+                text += f" -> leaf ({n.reason}), cluster {cluster_of_leaf.get(n.id, '-')}"
+            if n.id == self.most_separable:
+                text += "  [most separable]"
+            lines.append(prefix + tail + text)
+            if n.children is not None:
+                child_prefix = prefix + ("    " if tail == "`-- " else "|   " if tail else "")
+                walk(n.children[0], child_prefix, "|-- ")
+                walk(n.children[1], child_prefix, "`-- ")
+
+        walk(0, "", "")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionTree(n_nodes={len(self.nodes)}, n_clusters={self.n_clusters}, "
+            f"clusterability={self.clusterability:.3f})"
+        )
+
+    def plot(self, ax=None, max_depth: int | None = None):
+        """Draw the tree with matplotlib: accepted splits with their evidence, leaves by cluster.
+
+        Returns the matplotlib Axes.  Node area grows with weight; leaves are coloured
+        by the final cluster they mostly fed.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("PartitionTree.plot needs matplotlib: pip install matplotlib") from err
+        from .plotting import draw_tree
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 5))
+        draw_tree(self, ax, max_depth=max_depth)
+        return ax
+
+
+def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre for each row (ties go to the lower index)."""
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
+    return np.argmin((centers * centers).sum(axis=1) - 2.0 * X @ centers.T, axis=1)
+
+
+def _node_from_dict(n: dict) -> Node:
+    def arr(value):
+        return None if value is None else np.asarray(value, dtype=np.float64)
+
+    return Node(
+        id=n["id"],
+        parent=n["parent"],
+        depth=n["depth"],
+        weight=n["weight"],
+        centroid=arr(n["centroid"]),
+        variance=arr(n["variance"]),
+        sse=n["sse"],
+        accepted=n["accepted"],
+        reason=n["reason"],
+        children=None if n["children"] is None else tuple(n["children"]),
+        direction=arr(n["direction"]),
+        threshold=n["threshold"],
+        dbic=n["dbic"],
+        scores=None if n["scores"] is None else tuple(n["scores"]),
+        p_value=n["p_value"],
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
