@@ -210,9 +210,4 @@ def _check_weights(sample_weight, X):
         raw = np.asarray(sample_weight)
         if raw.dtype.kind not in "biuf":
             raise TypeError(f"sample_weight must be numeric, got dtype {raw.dtype}")
-        if raw.ndim == 1 and raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
-            raise ValueError("sample_weight contains NaN or infinity")
-    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    if not weights.sum() > 0:
-        raise ValueError("sample_weight sums to zero: there is nothing to cluster")
-    return weights
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)

@@ -1,0 +1,65 @@
+"""Example data: the bundled example and deterministic generators for tests and demos."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+
+EXAMPLE_NAME = "customers.csv"
+
+
+def example_path():
+    """Path of the bundled example CSV (a header row, then one customer a row)."""
+    return resources.files("partitive") / "data" / EXAMPLE_NAME
+
+
+def load_example():
+    """The bundled example: ``(X, feature_names, true_labels)``.
+
+    600 synthetic customers described by four numeric features (annual spend, visits
+    per month, basket size, days since last visit), drawn from five segments of
+    different sizes and shapes.  The last column of the file is the segment the row
+    was drawn from, kept only to check a clustering against.
+    """
+    with example_path().open("r", encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+        table = np.loadtxt(fh, delimiter=",")
+    return table[:, :-1], header[:-1], table[:, -1].astype(int)
+
+
+def well_separated_blobs(k, d, n_per=60, spread=0.5, separation=12.0, seed=0):
+    """Isotropic Gaussian blobs whose centres are at least ``separation`` apart.
+
+    Returns ``(X, y)``; the same arguments always give the same data.
+    """
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, d))
+    centers *= separation * np.sqrt(d) / np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-9)
+    while k > 1:
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=-1) + np.eye(k) * 1e9
+        if gaps.min() >= separation:
+            break
+        centers *= 1.25
+    X = np.vstack([c + spread * rng.normal(size=(n_per, d)) for c in centers])
+    return X, np.repeat(np.arange(k), n_per)
+
+
+def _write_example(path):
+    """How the bundled example was made (kept so it can be regenerated and audited)."""
+    rng = np.random.default_rng(20261124)
+    segments = [  # size, mean (spend, visits, basket, recency), scales
+        (200, (420.0, 2.0, 35.0, 40.0), (60.0, 0.5, 6.0, 10.0)),
+        (150, (1800.0, 8.0, 60.0, 6.0), (200.0, 1.2, 8.0, 2.0)),
+        (110, (950.0, 4.5, 110.0, 15.0), (90.0, 0.8, 12.0, 4.0)),
+        (90, (150.0, 0.6, 20.0, 160.0), (30.0, 0.2, 4.0, 25.0)),
+        (50, (3900.0, 12.0, 95.0, 3.0), (350.0, 1.5, 10.0, 1.0)),
+    ]
+    rows = []
+    for label, (size, mean, scale) in enumerate(segments):
+        block = rng.normal(mean, scale, size=(size, 4))
+        block[:, 1:] = np.abs(block[:, 1:])
+        rows.append(np.column_stack([block, np.full(size, label)]))
+    table = np.vstack(rows)[rng.permutation(600)]
+    header = "annual_spend,visits_per_month,basket_size,days_since_visit,segment"
+    np.savetxt(path, table, delimiter=",", header=header, comments="", fmt=["%.2f"] * 4 + ["%d"])

@@ -1,0 +1,84 @@
+"""Determinism as properties: row order, duplication, translation and scaling."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from partitive import PPP
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+@st.composite
+def clustered_data(draw):
+    """Gaussian groups of random count, size, spread and dimension (continuous values)."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    k = draw(st.integers(1, 5))
+    d = draw(st.integers(1, 6))
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(5, 60, size=k)
+    centers = rng.normal(0, draw(st.floats(0.5, 8.0)), size=(k, d))
+    return np.vstack([c + rng.normal(size=(s, d)) for c, s in zip(centers, sizes)])
+
+
+def same_partition(a, b):
+    """Identical labels: canonical numbering makes equal partitions equal arrays."""
+    return np.array_equal(a, b)
+
+
+def same_tree(a, b):
+    return a.tree_.to_dict() == b.tree_.to_dict()
+
+
+@SETTINGS
+@given(clustered_data(), st.randoms(use_true_random=False))
+def test_row_permutation_gives_identical_labels_and_tree(X, random):
+    order = list(range(X.shape[0]))
+    random.shuffle(order)
+    order = np.array(order)
+    base = PPP().fit(X)
+    permuted = PPP().fit(X[order])
+    assert same_partition(permuted.labels_, base.labels_[order])
+    assert same_tree(permuted, base)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.lists(st.integers(-3, 3), min_size=2, max_size=2), min_size=1, max_size=40
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_row_permutation_with_ties_and_duplicates(rows, random):
+    # Small integers make exact ties and duplicate rows: the hard case for order.
+    X = np.array(rows, dtype=float)
+    order = list(range(X.shape[0]))
+    random.shuffle(order)
+    order = np.array(order)
+    base = PPP(min_cluster_size=1).fit(X)
+    permuted = PPP(min_cluster_size=1).fit(X[order])
+    assert same_partition(permuted.labels_, base.labels_[order])
+    assert same_tree(permuted, base)
+
+
+@SETTINGS
+@given(clustered_data())
+def test_duplicating_rows_equals_weight_two(X):
+    doubled = PPP().fit(np.vstack([X, X]))
+    weighted = PPP().fit(X, sample_weight=np.full(X.shape[0], 2.0))
+    assert same_partition(doubled.labels_[: X.shape[0]], weighted.labels_)
+    assert same_partition(doubled.labels_[X.shape[0] :], weighted.labels_)
+    assert same_tree(doubled, weighted)
+
+
+@SETTINGS
+@given(
+    clustered_data(),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.floats(1e-3, 1e3, allow_nan=False),
+)
+def test_translation_and_uniform_scaling(X, shift, scale):
+    base = PPP().fit(X)
+    moved = PPP().fit(X * scale + shift)
+    assert same_partition(moved.labels_, base.labels_)
+    assert moved.n_clusters_ == base.n_clusters_

@@ -1,0 +1,46 @@
+"""What PPP must find: exactly k on separated blobs, one cluster on structureless data."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from partitive import PPP
+from partitive.datasets import well_separated_blobs
+
+BLOB_CASES = [(1, 2), (2, 2), (3, 10), (5, 2), (5, 50), (8, 5), (12, 2), (15, 20), (20, 2), (20, 10)]
+
+
+@pytest.mark.parametrize("k, d", BLOB_CASES, ids=[f"k{k}-d{d}" for k, d in BLOB_CASES])
+def test_exact_k_on_separated_blobs(k, d):
+    X, y = well_separated_blobs(k, d, n_per=80, seed=k * 100 + d)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == k
+    assert adjusted_rand_score(y, model.labels_) == 1.0
+
+
+def single_gaussian_draws():
+    """Fixed-seed single Gaussians: isotropic and 1:100 elongated, n 1e3..1e5, d 2..50."""
+    grid = [
+        (n, d, shape, repeat)
+        for n, repeats in ((1_000, 2), (10_000, 2), (100_000, 1))
+        for d in (2, 5, 10, 20, 50)
+        for shape in ("isotropic", "elongated")
+        for repeat in range(repeats)
+    ]
+    return [(seed, n, d, shape) for seed, (n, d, shape, _) in enumerate(grid)]
+
+
+def gaussian(seed, n, d, shape):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if shape == "elongated":
+        X *= np.geomspace(10.0, 0.1, d)  # axis ratio 1:100 between first and last
+    return X
+
+
+def test_no_structure_no_split():
+    draws = single_gaussian_draws()
+    assert len(draws) >= 50
+    split = [(seed, n, d, shape) for seed, n, d, shape in draws
+             if PPP().fit(gaussian(seed, n, d, shape)).n_clusters_ > 1]
+    assert len(split) <= 0.02 * len(draws), f"false splits: {split}"

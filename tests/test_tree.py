@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from partitive import PPP, PartitionTree
+from partitive.datasets import load_example, well_separated_blobs
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, _, _ = load_example()
+    return PPP().fit(X), X
+
+
+def test_json_round_trip_predicts_identically(fitted, tmp_path):
+    model, X = fitted
+    path = tmp_path / "tree.json"
+    model.tree_.to_json(path)
+    loaded = PartitionTree.from_json(path)
+    assert loaded.to_dict() == model.tree_.to_dict()
+    assert np.array_equal(loaded.predict(X), model.labels_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert PartitionTree.from_json(model.tree_.to_json()).to_dict() == model.tree_.to_dict()
+
+
+def test_from_json_rejects_other_documents():
+    with pytest.raises(ValueError, match="not a partitive tree"):
+        PartitionTree.from_json('{"nodes": []}')
+    with pytest.raises(ValueError, match="version"):
+        PartitionTree.from_json('{"format": "partitive.PartitionTree", "version": 99}')
+
+
+def test_nodes_record_the_evidence(fitted):
+    model, X = fitted
+    tree = model.tree_
+    root = tree.root
+    assert root.weight == X.shape[0] and root.parent is None and root.depth == 0
+    np.testing.assert_allclose(root.centroid, X.mean(axis=0))
+    np.testing.assert_allclose(root.sse, ((X - X.mean(axis=0)) ** 2).sum())
+    for node in tree.nodes:
+        if node.accepted:
+            a, b = (tree.nodes[c] for c in node.children)
+            assert a.parent == b.parent == node.id
+            assert a.weight + b.weight == node.weight
+            assert node.dbic is not None and len(node.scores) == 2
+        else:
+            assert node.is_leaf and node.reason != "split"
+    assert sum(c.weight for c in tree.clusters) == X.shape[0]
+    leaves = {leaf.id for leaf in tree.leaves()}
+    assert set().union(*(c.leaves for c in tree.clusters)) == leaves
+
+
+def test_cut_nests_along_the_tree():
+    X, y = well_separated_blobs(6, 3, seed=4)
+    tree = PPP().fit(X).tree_
+    n_leaves = len(tree.leaves())
+    previous = None
+    for k in range(1, n_leaves + 1):
+        labels = tree.cut(k).predict(X)
+        assert np.unique(labels).size == k
+        if previous is not None:
+            # Each cluster of cut(k) lies inside one cluster of cut(k - 1).
+            for c in np.unique(labels):
+                assert np.unique(previous[labels == c]).size == 1
+        previous = labels
+    with pytest.raises(ValueError, match="n_clusters=99"):
+        tree.cut(99)
+
+
+def test_to_pandas_has_a_row_per_node(fitted):
+    pytest.importorskip("pandas")
+    model, _ = fitted
+    frame = model.tree_.to_pandas()
+    assert len(frame) == len(model.tree_.nodes)
+    assert {"weight", "dbic", "score0", "score1", "p_value", "reason", "cluster"} <= set(frame.columns)
+    assert frame["cluster"].dropna().nunique() == model.n_clusters_
+
+
+def test_text_rendering_names_every_node(fitted):
+    model, _ = fitted
+    text = str(model.tree_)
+    assert text.startswith(f"PartitionTree: {model.n_clusters_} cluster(s)")
+    assert all(f"node {n.id}:" in text for n in model.tree_.nodes)
+    assert "[most separable]" in text
+
+
+def test_plot_draws_every_node(fitted):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    model, _ = fitted
+    ax = model.tree_.plot()
+    assert len(ax.collections) == len(model.tree_.nodes)
