@@ -97,7 +97,7 @@ def fit_tree(
 ) -> tuple[PartitionTree, np.ndarray]:
     """Grow, refine and merge; return the tree and the label of every row of ``X``."""
     Xu, wu, inverse = canonical_rows(X, w)
-    nodes, leaf_members = _grow(Xu, wu, rule, min_cluster_size, max_clusters, n_clusters)
+    nodes = _grow(Xu, wu, rule, min_cluster_size, max_clusters, n_clusters)
     leaves = _leaf_order(nodes)
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
@@ -113,7 +113,7 @@ def fit_tree(
 
 
 def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
-    """Grow largest node first; return node records (dicts) and each leaf's row indices."""
+    """Grow largest node first; return the node records (dicts, in id order)."""
     nodes = []
     members = {}
 
@@ -168,8 +168,8 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
             n_leaves += 1
             for child in children:
                 heapq.heappush(heap, (-nodes[child]["weight"], child))
-            del members[node_id]
-    return nodes, members
+        del members[node_id]
+    return nodes
 
 
 def _leaf_order(nodes) -> list[int]:

@@ -122,14 +122,7 @@ class PartitionTree:
 
     def leaves(self) -> list[Node]:
         """The leaves in canonical order: depth first, child 0 before child 1."""
-        out, stack = [], [0]
-        while stack:
-            node = self.nodes[stack.pop()]
-            if node.is_leaf:
-                out.append(node)
-            else:
-                stack.extend(reversed(node.children))
-        return out
+        return self._leaves_below(0)
 
     def cut(self, n_clusters: int) -> PartitionTree:
         """The ``n_clusters``-cluster partition along the grown tree.
