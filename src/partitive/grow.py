@@ -39,6 +39,10 @@ MERGE_NEIGHBOURS = 3
 #: while a missed split is lost for good (docs/method.md measures both).
 GROW_LENIENCY = 4.0
 MIXTURE_POINTS_PER_DIM = 10
+#: A node is refused only if its split and its children's splits down to this depth
+#: all look like one cluster: a 2-means projection of a node holding many clusters
+#: superimposes them and can look unimodal while its children's do not.
+LOOKAHEAD_DEPTH = 1
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,11 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
                 X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY
             )
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
+        if not distinct and not small and n_clusters is None:
+            distinct = any(
+                _split_below(X, w, side, rule, min_cluster_size, LOOKAHEAD_DEPTH)
+                for side in (left, right)
+            )
         if small:
             node["reason"] = "child below min_cluster_size"
         elif not distinct:
@@ -170,6 +179,24 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
                 heapq.heappush(heap, (-nodes[child]["weight"], child))
         del members[node_id]
     return nodes
+
+
+def _split_below(X, w, idx, rule, min_cluster_size, depth) -> bool:
+    """Whether a node's split, or one below it down to ``depth``, is accepted."""
+    if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
+        return False
+    split = two_means(X[idx], w[idx])
+    if split is None:
+        return False
+    left, right = idx[~split.goes_right], idx[split.goes_right]
+    if min(w[left].sum(), w[right].sum()) < min_cluster_size:
+        return False
+    distinct, _, _ = rule.evaluate(
+        X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY
+    )
+    return distinct or any(
+        _split_below(X, w, side, rule, min_cluster_size, depth - 1) for side in (left, right)
+    )
 
 
 def _leaf_order(nodes) -> list[int]:
