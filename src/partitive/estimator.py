@@ -90,7 +90,7 @@ class PPP(ClusterMixin, BaseEstimator):
     >>> model.n_clusters_
     3
     >>> model.predict([[6.2, 0.1], [0.1, 5.9]])
-    array([2, 1])
+    array([0, 2])
     """
 
     _parameter_constraints: dict = {
