@@ -71,7 +71,7 @@ def demo():
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected).")
 @click.option("--standardize/--no-standardize", default=False, show_default=True,
               help="Scale every column to zero mean and unit variance first.")
-@click.option("--validation", type=click.Choice(["axis", "full"]), default="axis", show_default=True)
+@click.option("--validation", type=click.Choice(["full", "axis"]), default="full", show_default=True)
 @click.option("--tau", type=float, default=0.6, show_default=True)
 @click.option("--alpha", type=float, default=0.8, show_default=True)
 @click.option("--min-cluster-size", type=float, default=None)

@@ -29,10 +29,11 @@ class PPP(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    validation : {"axis", "full"}, default="axis"
-        Space of the Gaussian-mixture validation: the 1-D projection on the line
-        through the two children's centroids (cheap, any dimension), or the original
-        space (full covariances where the node has many more points than d**2).
+    validation : {"full", "axis"}, default="full"
+        Space of the Gaussian-mixture validation: the original space (full
+        covariances where the node has many more points than d**2, diagonal
+        otherwise), or the 1-D projection on the line through the two children's
+        centroids (cheaper; 0.022 lower mean ARI on the development battery).
     tau : float in (0.5, 1), default=0.6
         Posterior probability above which a point counts as confidently in its child.
     alpha : float in (0, 1], default=0.8
@@ -106,7 +107,7 @@ class PPP(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        validation="axis",
+        validation="full",
         tau=0.6,
         alpha=0.8,
         min_cluster_size=None,
