@@ -38,6 +38,7 @@ MERGE_NEIGHBOURS = 3
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
 #: while a missed split is lost for good (docs/method.md measures both).
 GROW_LENIENCY = 4.0
+#: Mixture evidence needs this many points per dimension the node spans (see Rule).
 MIXTURE_POINTS_PER_DIM = 10
 #: A node is refused only if its split and its children's splits down to this depth
 #: all look like one cluster: a 2-means projection of a node holding many clusters
@@ -106,6 +107,8 @@ def fit_tree(
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
     labels, centers = _refine(Xu, wu, centers)
+    # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
+    labels, centers, groups = _drop_empty(labels, centers, groups, wu)
     merges = []
     if n_clusters is None:
         labels, centers, groups, merges = _merge(Xu, wu, labels, centers, groups, rule, min_cluster_size)
