@@ -61,21 +61,26 @@ class Rule:
         # noise look bimodal on it, more so as dimensions grow: the level shrinks.
         return min(1.0, leniency * self.dip_level) * min(1.0, (2.0 / d_eff) ** 2)
 
-    def evaluate(self, X, w, goes_right, direction, leniency=1.0):
+    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None):
         t = X @ direction
+        t_spread = None if spread is None else spread @ direction**2
         if self.validation == "full":
-            evidence = full_evidence(X, w, goes_right, self.tau)
+            evidence = full_evidence(X, w, goes_right, self.tau, spread)
         else:
-            evidence = axis_evidence(t, w, goes_right, self.tau)
-        _, p_value = dip_test(t, w)
+            evidence = axis_evidence(t, w, goes_right, self.tau, t_spread)
+        # Representatives of a reduced input are fewer than the rows they stand for,
+        # and the split direction was fitted to them: they, not the rows, are the
+        # sample size of the tests.
+        W = w.sum()
+        n_eff = W if spread is None else min(W, X.shape[0])
+        _, p_value = dip_test(t, w, t_spread, sample_size=n_eff)
         # n points span at most n - 1 dimensions: that, not d, is what the 2-means
         # direction can be fitted to.  Where a node has few points per dimension a
         # direction exists along which any split looks clean, so the mixture evidence
         # is trusted only with MIXTURE_POINTS_PER_DIM points per spanned dimension.
-        W = w.sum()
         d_eff = max(1, min(X.shape[1], X.shape[0] - 1))
         distinct = p_value < self.dip_threshold(d_eff, leniency) or (
-            W >= MIXTURE_POINTS_PER_DIM * d_eff
+            n_eff >= MIXTURE_POINTS_PER_DIM * d_eff
             and evidence.dbic > 0
             and min(evidence.scores) >= self.alpha
             and evidence.dbic / W > self.effect
@@ -83,11 +88,17 @@ class Rule:
         return distinct, evidence, p_value
 
 
-def canonical_rows(X: np.ndarray, w: np.ndarray):
-    """Distinct rows in lexicographic order, their summed weights, and the row map."""
+def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
+    """Distinct rows in lexicographic order, their summed weights and spreads, the row map."""
     unique, inverse = np.unique(X, axis=0, return_inverse=True)
-    weights = np.bincount(inverse.ravel(), weights=w, minlength=unique.shape[0])
-    return unique, weights, inverse.ravel()
+    inverse = inverse.ravel()
+    weights = np.bincount(inverse, weights=w, minlength=unique.shape[0])
+    if spread is None:
+        return unique, weights, None, inverse
+    # Equal means: the merged spread is the weighted mean of the spreads.
+    merged = np.zeros_like(unique)
+    np.add.at(merged, inverse, spread * w[:, None])
+    return unique, weights, merged / np.where(weights > 0, weights, 1.0)[:, None], inverse
 
 
 def fit_tree(
@@ -99,10 +110,16 @@ def fit_tree(
     n_clusters: int | None = None,
     feature_names=None,
     params=None,
+    spread: np.ndarray | None = None,
 ) -> tuple[PartitionTree, np.ndarray]:
-    """Grow, refine and merge; return the tree and the label of every row of ``X``."""
-    Xu, wu, inverse = canonical_rows(X, w)
-    nodes = _grow(Xu, wu, rule, min_cluster_size, max_clusters, n_clusters)
+    """Grow, refine and merge; return the tree and the label of every row of ``X``.
+
+    ``spread`` is the per-feature variance within each row when rows stand for groups
+    of points (representatives of a reduced input); it adds to every node's and
+    cluster's variance.
+    """
+    Xu, wu, su, inverse = canonical_rows(X, w, spread)
+    nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters)
     leaves = _leaf_order(nodes)
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
@@ -111,15 +128,17 @@ def fit_tree(
     labels, centers, groups = _drop_empty(labels, centers, groups, wu)
     merges = []
     if n_clusters is None:
-        labels, centers, groups, merges = _merge(Xu, wu, labels, centers, groups, rule, min_cluster_size)
-    tree, labels = _assemble(Xu, wu, nodes, labels, centers, groups, merges, feature_names, params)
+        labels, centers, groups, merges = _merge(
+            Xu, wu, su, labels, centers, groups, rule, min_cluster_size
+        )
+    tree, labels = _assemble(Xu, wu, su, nodes, labels, centers, groups, merges, feature_names, params)
     return tree, labels[inverse]
 
 
 # -- stage 1: grow ---------------------------------------------------------------------
 
 
-def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
+def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
     """Grow largest node first; return the node records (dicts, in id order)."""
     nodes = []
     members = {}
@@ -129,7 +148,7 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
         Xs, ws = X[idx], w[idx]
         W = ws.sum()
         centroid = ws @ Xs / W
-        variance = ws @ (Xs - centroid) ** 2 / W
+        variance = ws @ ((Xs - centroid) ** 2 if spread is None else (Xs - centroid) ** 2 + spread[idx]) / W
         nodes.append(
             dict(id=node_id, parent=parent, depth=depth, weight=float(W), centroid=centroid,
                  variance=variance, sse=float(variance.sum() * W), accepted=False,
@@ -161,12 +180,13 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
             distinct, evidence, p_value = not small, None, None
         else:
             distinct, evidence, p_value = rule.evaluate(
-                X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY
+                X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
+                spread=None if spread is None else spread[idx],
             )
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         if not distinct and not small and n_clusters is None:
             distinct = any(
-                _split_below(X, w, side, rule, min_cluster_size, LOOKAHEAD_DEPTH)
+                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH)
                 for side in (left, right)
             )
         if small:
@@ -184,7 +204,7 @@ def _grow(X, w, rule, min_cluster_size, max_clusters, n_clusters):
     return nodes
 
 
-def _split_below(X, w, idx, rule, min_cluster_size, depth) -> bool:
+def _split_below(X, w, spread, idx, rule, min_cluster_size, depth) -> bool:
     """Whether a node's split, or one below it down to ``depth``, is accepted."""
     if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
         return False
@@ -195,10 +215,11 @@ def _split_below(X, w, idx, rule, min_cluster_size, depth) -> bool:
     if min(w[left].sum(), w[right].sum()) < min_cluster_size:
         return False
     distinct, _, _ = rule.evaluate(
-        X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY
+        X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
+        spread=None if spread is None else spread[idx],
     )
     return distinct or any(
-        _split_below(X, w, side, rule, min_cluster_size, depth - 1) for side in (left, right)
+        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1) for side in (left, right)
     )
 
 
@@ -242,7 +263,7 @@ def _weighted_centers(X, w, labels, previous):
 # -- stage 3: merge --------------------------------------------------------------------
 
 
-def _merge(X, w, labels, centers, groups, rule, min_cluster_size):
+def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size):
     merges = []
     while True:
         labels, centers, groups = _drop_empty(labels, centers, groups, w)
@@ -259,7 +280,10 @@ def _merge(X, w, labels, centers, groups, rule, min_cluster_size):
             if norm == 0:
                 distinct, dbic, p_value = False, 0.0, 1.0
             else:
-                distinct, evidence, p_value = rule.evaluate(Xp, wp, goes_right, direction / norm)
+                distinct, evidence, p_value = rule.evaluate(
+                    Xp, wp, goes_right, direction / norm,
+                    spread=None if spread is None else spread[in_pair],
+                )
                 dbic = evidence.dbic
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
@@ -306,7 +330,7 @@ def _drop_empty(labels, centers, groups, w):
 # -- the result ------------------------------------------------------------------------
 
 
-def _assemble(X, w, nodes, labels, centers, groups, merges, feature_names, params):
+def _assemble(X, w, spread, nodes, labels, centers, groups, merges, feature_names, params):
     leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
     # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
     order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
@@ -317,7 +341,10 @@ def _assemble(X, w, nodes, labels, centers, groups, merges, feature_names, param
     for new, old in enumerate(order):
         members = labels == new
         Wc = w[members].sum()
-        variance = w[members] @ (X[members] - centers[old]) ** 2 / Wc
+        scatter = (X[members] - centers[old]) ** 2
+        if spread is not None:
+            scatter += spread[members]
+        variance = w[members] @ scatter / Wc
         clusters.append(
             Cluster(label=new, weight=float(Wc), center=centers[old], variance=variance,
                     leaves=tuple(sorted(groups[old], key=leaf_rank.get)))

@@ -41,58 +41,80 @@ def _axis_loglik(t, w, mean, var):
     return -0.5 * (LOG_2PI + np.log(var) + (t - mean) ** 2 / var)
 
 
-def axis_evidence(t: np.ndarray, w: np.ndarray, goes_right: np.ndarray, tau: float) -> Evidence:
-    """Evidence on the projection ``t`` of the node's points on the split direction."""
+def axis_evidence(t, w, goes_right, tau, spread=None) -> Evidence:
+    """Evidence on the projection ``t`` of the node's points on the split direction.
+
+    ``spread``: each point's variance along the direction when points stand for groups
+    (reduced input); it widens the Gaussians and lowers each point's expected
+    log-likelihood by ``spread / (2 var)``.
+    """
+    s = np.zeros_like(t) if spread is None else spread
     W = w.sum()
     mean = w @ t / W
-    var_all = w @ (t - mean) ** 2 / W
+    var_all = w @ ((t - mean) ** 2 + s) / W
     floor = _variance_floor(var_all)
-    ll_one = w @ _axis_loglik(t, w, mean, max(var_all, floor))
+    var_all = max(var_all, floor)
+    ll_one = w @ (_axis_loglik(t, w, mean, var_all) - 0.5 * s / var_all)
     components = []
     for side in (~goes_right, goes_right):
         ws, ts = w[side], t[side]
         Ws = ws.sum()
         m = ws @ ts / Ws
-        v = max(ws @ (ts - m) ** 2 / Ws, floor)
-        components.append(np.log(Ws / W) + _axis_loglik(t, w, m, v))
+        v = max(ws @ ((ts - m) ** 2 + s[side]) / Ws, floor)
+        components.append(np.log(Ws / W) + _axis_loglik(t, w, m, v) - 0.5 * s / v)
     return _mixture_evidence(np.vstack(components), w, goes_right, ll_one, 2, 5, W, tau)
 
 
-def full_evidence(X: np.ndarray, w: np.ndarray, goes_right: np.ndarray, tau: float) -> Evidence:
-    """Evidence in the original space; full covariances only where the data support them."""
+def full_evidence(X, w, goes_right, tau, spread=None) -> Evidence:
+    """Evidence in the original space; full covariances only where the data support them.
+
+    ``spread``: per-feature variance within each point when points stand for groups.
+    """
     n, d = X.shape
     W = w.sum()
     full = min(goes_right.sum(), (~goes_right).sum()) > 10 * d * d
     mean = w @ X / W
     floor = _variance_floor(float(w @ ((X - mean) ** 2).sum(axis=1) / W / d))
-    ll_one = w @ _gaussian_loglik(X, w, full, floor)
+    ll_one = w @ _gaussian_loglik(X, w, full, floor, spread=spread)
     components = []
     for side in (~goes_right, goes_right):
         Ws = w[side].sum()
-        components.append(np.log(Ws / W) + _gaussian_loglik(X, w, full, floor, fit_on=side))
+        components.append(
+            np.log(Ws / W) + _gaussian_loglik(X, w, full, floor, fit_on=side, spread=spread)
+        )
     n_cov = d * (d + 1) // 2 if full else d
     return _mixture_evidence(
         np.vstack(components), w, goes_right, ll_one, d + n_cov, 2 * (d + n_cov) + 1, W, tau
     )
 
 
-def _gaussian_loglik(X, w, full, floor, fit_on=None):
-    """Log density at every row of X of the weighted Gaussian fitted to rows ``fit_on``."""
+def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
+    """Log density at every row of X of the weighted Gaussian fitted to rows ``fit_on``.
+
+    With ``spread``, the expected log density over each row's group of points.
+    """
     Xf, wf = (X, w) if fit_on is None else (X[fit_on], w[fit_on])
     Wf = wf.sum()
     mean = wf @ Xf / Wf
     Xc = X - mean
+    within = 0.0 if spread is None else wf @ (spread if fit_on is None else spread[fit_on]) / Wf
     if full:
         Xfc = Xf - mean
-        cov = (Xfc * wf[:, None]).T @ Xfc / Wf + floor * np.eye(X.shape[1])
+        cov = (Xfc * wf[:, None]).T @ Xfc / Wf + np.diag(floor + within * np.ones(X.shape[1]))
         chol = np.linalg.cholesky(cov)
         z = np.linalg.solve(chol, Xc.T)
         logdet = 2.0 * np.log(np.diag(chol)).sum()
         maha = (z * z).sum(axis=0)
+        if spread is not None:
+            # E[(x - mu)' S^-1 (x - mu)] over a group adds tr(S^-1 diag(spread)).
+            inv_diag = (np.linalg.inv(chol) ** 2).sum(axis=0)
+            maha = maha + spread @ inv_diag
     else:
-        var = wf @ (Xf - mean) ** 2 / Wf + floor
+        var = wf @ (Xf - mean) ** 2 / Wf + floor + within
         logdet = np.log(var).sum()
         maha = (Xc * Xc / var).sum(axis=1)
+        if spread is not None:
+            maha = maha + spread @ (1.0 / var)
     return -0.5 * (X.shape[1] * LOG_2PI + logdet + maha)
 
 
@@ -114,7 +136,11 @@ def _mixture_evidence(log_joint, w, goes_right, ll_one, p_one, p_two, W, tau) ->
 DIP_TABLE_MAX_N = 72_000
 
 
-def dip_test(t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+#: Points standing for groups enter the dip test as this many quantiles of their spread.
+SPREAD_QUANTILES = 8
+
+
+def dip_test(t, w, spread=None, sample_size=None) -> tuple[float, float]:
     """Hartigan's dip test of unimodality for weighted 1-D data: ``(dip, p_value)``.
 
     ``diptest`` (the maintained implementation) takes unweighted samples, so the
@@ -122,11 +148,21 @@ def dip_test(t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     integer weights that sample is exactly the data with each row repeated ``w`` times,
     so duplicating rows and doubling weights give the identical statistic.  The p-value
     is read from Hartigan's table for the effective sample size ``sum(w)``.
+
+    With ``spread`` (each point's variance along ``t``, for reduced input) every point
+    is replaced by normal quantiles around it: a group of many rows at one mean would
+    otherwise be a jump in the ECDF that the test reads as a mode.  ``sample_size``
+    overrides ``sum(w)`` as the sample size of the p-value.
     """
     from diptest import dipstat
     from diptest.diptest import Consts
+    from scipy.special import ndtri
 
     W = float(w.sum())
+    if spread is not None and np.any(spread > 0):
+        z = ndtri((np.arange(SPREAD_QUANTILES) + 0.5) / SPREAD_QUANTILES)
+        t = (t[:, None] + np.sqrt(spread)[:, None] * z[None, :]).ravel()
+        w = np.repeat(w / SPREAD_QUANTILES, SPREAD_QUANTILES)
     if W <= 3.0:
         return 0.0, 1.0
     order = np.argsort(t, kind="stable")
@@ -141,5 +177,8 @@ def dip_test(t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
         levels = (np.arange(size) + 0.5) * (cum[-1] / size)
         sample = ts[np.minimum(np.searchsorted(cum, levels, side="right"), ts.size - 1)]
     dip = float(dipstat(sample, sort_x=False))
-    p_value = float(Consts.compute_pval_interpolation(min(W, DIP_TABLE_MAX_N), dip))
+    n = W if sample_size is None else min(W, sample_size)
+    if n <= 3.0:
+        return dip, 1.0
+    p_value = float(Consts.compute_pval_interpolation(min(n, DIP_TABLE_MAX_N), dip))
     return dip, min(max(p_value, 0.0), 1.0)

@@ -1,0 +1,266 @@
+"""Input reduction: many rows become a few weighted representatives, in any row order.
+
+Two passes over the rows, each a map over chunks followed by a merge of small partial
+results (the shape Dask's tree reductions take):
+
+1. **Sample** (:class:`Sample`): the ``m`` distinct rows with the smallest content hash.
+   A row's hash depends on its values only, so the sample is the same whatever the
+   row order or chunking; it is uniform over distinct rows, so dense regions get
+   many seeds and a cluster of share p gets about ``p * m`` of them.
+2. **Accumulate** (:class:`Accumulator`): every row goes to a seed (nearest coarse seed
+   first, then the nearest seed within it) and adds its weight, and its offset from
+   the seed and squared offset per feature, to that seed's totals.  The totals are
+   integer fixed-point sums, which are exact, so the result does not depend on the
+   order in which rows are added; float sums would differ in the last bits between
+   chunkings.  Rows far outside the sample's range (beyond ``FAR`` times it) are kept
+   as rows of their own.
+
+Each representative keeps its weight (count), mean and per-feature spread, so the tree
+grown on representatives still sees the variance within them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+#: Offsets from the seed are summed as integers in units of 2**-OFFSET_BITS of the
+#: feature's scale, squared offsets in units of 2**-SQUARE_BITS.  With |offset| < FAR
+#: scales, a block of at most 2**BLOCK_BITS rows sums below 2**53, so the float64
+#: block sums are exact integers, and blocks are added as int64.
+OFFSET_BITS = 34
+SQUARE_BITS = 33
+BLOCK_BITS = 16
+#: Rows further than this many feature scales from their seed are kept exactly.
+FAR = 4.0
+#: Irrational-ish coefficients: a row's hash is the bit pattern of one dot product.
+_HASH_COEFFICIENTS = np.sqrt(np.arange(2, 4098, dtype=np.float64)) % 1.0 + 0.5
+
+Chunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class Representatives:
+    """Weighted points standing for the rows: ``weight`` rows around ``mean``."""
+
+    mean: np.ndarray
+    weight: np.ndarray
+    spread: np.ndarray  # per-feature variance of the rows around their mean
+    n_rows: int
+
+
+def row_hash(X: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row's values.
+
+    The bits of a fixed linear combination of the row, spread by a splitmix64
+    finaliser.  ``(X * c).sum(axis=1)`` on a C-contiguous array sums each row the same
+    way whatever the number of rows (a BLAS product might not), so a row hashes alike
+    in every chunk.  Rows with equal combinations share a hash and are then ordered by
+    their values, so a collision costs sample quality, never determinism.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    coefficients = np.resize(_HASH_COEFFICIENTS, X.shape[1])
+    h = ((X * coefficients).sum(axis=1) + 0.0).view(np.uint64)  # + 0.0: -0.0 -> 0.0
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+class Sample:
+    """The ``size`` distinct rows with the smallest hash seen so far, in hash order."""
+
+    def __init__(self, size: int, n_features: int):
+        self.size = size
+        self.rows = np.empty((0, n_features))
+        self.hashes = np.empty(0, dtype=np.uint64)
+
+    def add(self, X: np.ndarray) -> Sample:
+        h = row_hash(X)
+        if self.hashes.size >= self.size:
+            keep = h <= self.hashes[-1]
+            X, h = X[keep], h[keep]
+        return self._keep(np.vstack([self.rows, X]), np.concatenate([self.hashes, h]))
+
+    def merge(self, other: Sample) -> Sample:
+        return self._keep(np.vstack([self.rows, other.rows]), np.concatenate([self.hashes, other.hashes]))
+
+    def _keep(self, rows, hashes) -> Sample:
+        order = np.argsort(hashes, kind="stable")
+        rows, hashes = rows[order], hashes[order]
+        tied = np.flatnonzero(hashes[1:] == hashes[:-1])
+        if tied.size:
+            # Equal hashes (repeated rows, or rarely a collision): order each run by the
+            # row values, so the order never depends on arrival, and drop repeats.
+            starts = np.unique(np.r_[tied, tied + 1])
+            runs = np.split(starts, np.flatnonzero(np.diff(starts) > 1) + 1)
+            for run in runs:
+                block = rows[run]
+                rows[run] = block[np.lexsort(tuple(block.T[::-1]) + (hashes[run],))]
+            repeat = np.r_[False, (hashes[1:] == hashes[:-1]) & (rows[1:] == rows[:-1]).all(axis=1)]
+            rows, hashes = rows[~repeat], hashes[~repeat]
+        self.rows, self.hashes = rows[: self.size], hashes[: self.size]
+        return self
+
+
+def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> np.ndarray:
+    norms = (C * C).sum(axis=1) if norms is None else norms
+    return np.argmin(norms - 2.0 * X @ C.T, axis=1)
+
+
+class Codebook:
+    """Maps a row to a seed: nearest of ~sqrt(m) coarse seeds, then nearest seed in it."""
+
+    def __init__(self, seeds: np.ndarray):
+        self.origin = seeds[0]
+        self.seeds = seeds - self.origin  # offsets from one seed keep distances accurate
+        n_coarse = int(np.ceil(np.sqrt(seeds.shape[0])))
+        self.coarse = self.seeds[:n_coarse]
+        group = _nearest(self.seeds, self.coarse)
+        group[:n_coarse] = np.arange(n_coarse)
+        self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
+        self.member_seeds = [self.seeds[m] for m in self.members]
+        self.member_norms = [(c * c).sum(axis=1) for c in self.member_seeds]
+        span = self.seeds.max(axis=0) - self.seeds.min(axis=0)
+        # Powers of two, so dividing by the scale is exact.
+        exponent = np.frexp(np.where(span > 0, span, np.maximum(np.abs(seeds).max(axis=0), 1.0)))[1]
+        self.scale = np.ldexp(1.0, exponent)
+        self.inverse_scale = np.ldexp(1.0, -exponent)
+        self.absolute_seeds = seeds
+
+    def assign(self, X: np.ndarray) -> np.ndarray:
+        Xo = X - self.origin
+        group = _nearest(Xo, self.coarse)
+        out = np.empty(X.shape[0], dtype=np.intp)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
+        for g, members in enumerate(self.members):
+            rows = order[bounds[g] : bounds[g + 1]]
+            if rows.size:
+                out[rows] = members[_nearest(Xo[rows], self.member_seeds[g], self.member_norms[g])]
+        return out
+
+
+class Accumulator:
+    """Exact per-seed totals of weight, offset and squared offset."""
+
+    def __init__(self, codebook: Codebook, executor=None):
+        self.codebook = codebook
+        self.executor = executor
+        m, d = codebook.seeds.shape
+        # Integer weights keep every total exact; other weights go to the float totals.
+        self.exact = np.zeros((m, 1 + 2 * d), dtype=np.int64)
+        self.inexact = np.zeros((m, 1 + 2 * d))
+        self.far_rows: list[np.ndarray] = []
+        self.far_weights: list[np.ndarray] = []
+        self.n_rows = 0
+
+    def add(self, X: np.ndarray, w: np.ndarray) -> Accumulator:
+        self.n_rows += X.shape[0]
+        # Blocks of at most 2**BLOCK_BITS total weight keep the float sums exact.
+        block = np.floor((np.cumsum(w) - w) / 2**BLOCK_BITS)
+        edges = np.r_[0, np.flatnonzero(np.diff(block)) + 1, X.shape[0]]
+        pieces = [(X[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        run = map if self.executor is None else self.executor.map
+        for exact, sums, far_X, far_w in run(lambda p: _block_totals(self.codebook, *p), pieces):
+            if exact:
+                self.exact += np.rint(sums).astype(np.int64)
+            else:
+                self.inexact += sums
+            if far_X.shape[0]:
+                self.far_rows.append(far_X)
+                self.far_weights.append(far_w)
+        return self
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        self.exact += other.exact
+        self.inexact += other.inexact
+        self.far_rows += other.far_rows
+        self.far_weights += other.far_weights
+        self.n_rows += other.n_rows
+        return self
+
+    def result(self) -> Representatives:
+        cb = self.codebook
+        d = cb.seeds.shape[1]
+        totals = self.exact.astype(np.float64) + self.inexact
+        used = totals[:, 0] > 0
+        totals = totals[used]
+        W = totals[:, 0]
+        offset = np.ldexp(totals[:, 1 : 1 + d], -OFFSET_BITS) / W[:, None]
+        square = np.ldexp(totals[:, 1 + d :], -SQUARE_BITS) / W[:, None]
+        mean = cb.absolute_seeds[used] + offset * cb.scale
+        spread = np.maximum(square - offset * offset, 0.0) * cb.scale**2
+        if self.far_rows:
+            rows = np.vstack(self.far_rows)
+            unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+            far_w = np.bincount(inverse.ravel(), weights=np.concatenate(self.far_weights))
+            mean = np.vstack([mean, unique])
+            W = np.concatenate([W, far_w])
+            spread = np.vstack([spread, np.zeros_like(unique)])
+        return Representatives(mean=mean, weight=W, spread=spread, n_rows=self.n_rows)
+
+
+def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
+    """Per-seed sums of weight and fixed-point offsets for one block of rows."""
+    import scipy.sparse as sp
+
+    seed = cb.assign(X)
+    z = X - cb.absolute_seeds[seed]
+    z *= cb.inverse_scale  # a power of two: exact
+    far = (np.abs(z) >= FAR).any(axis=1)
+    far_X, far_w = X[far], w[far]
+    if far.any():
+        seed, z, w = seed[~far], z[~far], w[~far]
+    d = z.shape[1]
+    stats = np.empty((z.shape[0], 1 + 2 * d))
+    stats[:, 0] = 1.0
+    np.multiply(z, 2.0**OFFSET_BITS, out=stats[:, 1 : 1 + d])
+    np.multiply(z, z, out=stats[:, 1 + d :])
+    stats[:, 1 + d :] *= 2.0**SQUARE_BITS
+    np.rint(stats, out=stats)
+    # Weighted one-hot rows times the fixed-point statistics: per-seed sums.
+    onehot = sp.csr_matrix((w, (seed, np.arange(seed.size))), shape=(cb.seeds.shape[0], seed.size))
+    exact = bool(np.all(w == np.rint(w)) and w.sum() <= 2.0 ** (BLOCK_BITS + 1))
+    return exact, onehot @ stats, far_X, far_w
+
+
+def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int = 1) -> Representatives:
+    """Two passes over ``chunks()`` (an iterable of ``(X, w)``): sample, then accumulate.
+
+    ``n_jobs`` threads share the accumulation (numpy releases the GIL); the totals are
+    exact integer sums, so the result does not depend on which thread adds what.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    sample = Sample(n_representatives, n_features)
+    for X, w in chunks():
+        sample.add(X[w > 0])
+    if sample.rows.shape[0] == 0:
+        raise ValueError("all sample weights are zero")
+    codebook = Codebook(sample.rows)
+    if n_jobs <= 1:
+        accumulator = Accumulator(codebook)
+        for X, w in chunks():
+            accumulator.add(X, w)
+        return accumulator.result()
+    # One BLAS thread per worker: the workers are the parallelism.
+    with ThreadPoolExecutor(n_jobs) as executor, threadpool_limits(1):
+        accumulator = Accumulator(codebook, executor)
+        for X, w in chunks():
+            accumulator.add(X, w)
+    return accumulator.result()
+
+
+def array_chunks(X: np.ndarray, w: np.ndarray, chunk_rows: int) -> Chunks:
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, X.shape[0], chunk_rows):
+            yield X[start : start + chunk_rows], w[start : start + chunk_rows]
+
+    return chunks
