@@ -10,6 +10,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .grow import Rule, fit_tree
+from .reduce import array_chunks, reduce
+
+#: Rows per chunk when an in-memory array is reduced (the result does not depend on it).
+ARRAY_CHUNK_ROWS = 65_536
 
 #: Smallest cluster, as a share of the (weighted) data, when min_cluster_size is None.
 MIN_CLUSTER_SHARE = 0.001
@@ -52,6 +56,19 @@ class PPP(ClusterMixin, BaseEstimator):
     effect_size : float, default=0.3
         Mixture evidence must also reach ``dBIC / n > effect_size``; a plain BIC
         difference grows with n and would split any non-Gaussian cluster at large n.
+    reduction : {"auto"} or bool, default="auto"
+        Grow the tree on ``n_representatives`` weighted representatives of the rows
+        instead of the rows themselves (two passes over the data, then one to label
+        every row).  ``"auto"`` reduces when there are more than ``reduce_above`` rows;
+        ``True``/``False`` force it on or off.  The representatives do not depend on
+        row order or chunking, so neither do the labels.
+    reduce_above : int, default=100_000
+        Row count above which ``reduction="auto"`` reduces.
+    n_representatives : int, default=10_000
+        Number of representatives (each keeps its row count, mean and per-feature
+        spread).  More is closer to the full fit and slower.
+    n_jobs : int or None, default=None
+        Threads for the reduction pass; ``None`` means 1, ``-1`` all cores.
 
     Attributes
     ----------
@@ -103,6 +120,10 @@ class PPP(ClusterMixin, BaseEstimator):
         "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
         "dip_level": [Interval(Real, 0, 1, closed="both")],
         "effect_size": [Interval(Real, 0, None, closed="left")],
+        "reduction": [StrOptions({"auto"}), "boolean"],
+        "reduce_above": [Interval(Integral, 1, None, closed="left")],
+        "n_representatives": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -115,6 +136,10 @@ class PPP(ClusterMixin, BaseEstimator):
         n_clusters=None,
         dip_level=0.05,
         effect_size=0.3,
+        reduction="auto",
+        reduce_above=100_000,
+        n_representatives=10_000,
+        n_jobs=None,
     ):
         self.validation = validation
         self.tau = tau
@@ -124,6 +149,10 @@ class PPP(ClusterMixin, BaseEstimator):
         self.n_clusters = n_clusters
         self.dip_level = dip_level
         self.effect_size = effect_size
+        self.reduction = reduction
+        self.reduce_above = reduce_above
+        self.n_representatives = n_representatives
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -142,10 +171,49 @@ class PPP(ClusterMixin, BaseEstimator):
         -------
         self : PPP
         """
+        if _is_dataset(X):
+            return self._fit_dataset(X, sample_weight)
         X = validate_data(self, X, dtype=np.float64, ensure_min_features=1)
         sample_weight = _check_weights(sample_weight, X)
         used = sample_weight > 0
-        total = float(sample_weight.sum())
+        Xu, wu = X[used], sample_weight[used]
+        if self._reduces(Xu.shape[0]):
+            tree = self._fit_representatives(array_chunks(Xu, wu, ARRAY_CHUNK_ROWS), X.shape[1], wu.sum())
+            labels = tree.predict(X)
+        else:
+            tree, labels_used = fit_tree(Xu, wu, *self._tree_settings(wu.sum()))
+            labels = np.empty(X.shape[0], dtype=np.intp)
+            labels[used] = labels_used
+            if not used.all():
+                labels[~used] = tree.predict(X[~used])
+        self._set_result(tree, labels)
+        return self
+
+    def _fit_dataset(self, dataset, sample_weight):
+        """Fit on a chunked dataset (see :func:`partitive.open_dataset`), streaming it."""
+        if sample_weight is not None:
+            raise TypeError("sample_weight is not supported with a chunked dataset")
+        self.n_features_in_ = dataset.n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        n_rows = dataset.count_rows()
+        if not self._reduces(n_rows):
+            X = dataset.read()
+            w = np.ones(X.shape[0])
+            tree, labels = fit_tree(X, w, *self._tree_settings(float(X.shape[0])))
+        else:
+            tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
+            labels = np.concatenate([tree.predict(X) for X in dataset.chunks()])
+        tree.feature_names = list(dataset.columns)
+        self._set_result(tree, labels)
+        return self
+
+    def _reduces(self, n_rows: int) -> bool:
+        if self.reduction == "auto":
+            return n_rows > self.reduce_above
+        return bool(self.reduction)
+
+    def _tree_settings(self, total_weight: float):
         rule = Rule(
             tau=self.tau, alpha=self.alpha, dip_level=self.dip_level,
             effect=self.effect_size, validation=self.validation,
@@ -153,35 +221,39 @@ class PPP(ClusterMixin, BaseEstimator):
         min_size = (
             self.min_cluster_size
             if self.min_cluster_size is not None
-            else max(MIN_CLUSTER_FLOOR, float(np.ceil(MIN_CLUSTER_SHARE * total)))
+            else max(MIN_CLUSTER_FLOOR, float(np.ceil(MIN_CLUSTER_SHARE * total_weight)))
         )
         names = None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_)
-        tree, labels = fit_tree(
-            X[used], sample_weight[used], rule, min_size,
-            max_clusters=self.max_clusters, n_clusters=self.n_clusters,
-            feature_names=names, params=self.get_params(),
-        )
+        return rule, min_size, self.max_clusters, self.n_clusters, names, self.get_params()
+
+    def _fit_representatives(self, chunks, n_features, total_weight):
+        from joblib import effective_n_jobs
+
+        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=effective_n_jobs(self.n_jobs))
+        tree, _ = fit_tree(reps.mean, reps.weight, *self._tree_settings(total_weight), spread=reps.spread)
+        tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
+        return tree
+
+    def _set_result(self, tree, labels):
         self.tree_ = tree
-        self.labels_ = np.empty(X.shape[0], dtype=np.intp)
-        self.labels_[used] = labels
-        if not used.all():
-            self.labels_[~used] = tree.predict(X[~used])
+        self.labels_ = labels
         self.n_clusters_ = tree.n_clusters
         self.cluster_centers_ = tree.cluster_centers
         self.clusterability_ = tree.clusterability
         self.most_separable_ = (
             None if tree.most_separable is None else tree.nodes[tree.most_separable]
         )
-        return self
 
     def predict(self, X):
-        """Nearest cluster for each row of X.
+        """Nearest cluster for each row of X (an array or a chunked dataset).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        if _is_dataset(X):
+            return np.concatenate([self.tree_.predict(chunk) for chunk in X.chunks()])
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.tree_.predict(X)
 
@@ -204,6 +276,11 @@ class PPP(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _is_dataset(X) -> bool:
+    """A chunked dataset: the backend boundary that file and Dask inputs implement."""
+    return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
 
 
 def _check_weights(sample_weight, X):

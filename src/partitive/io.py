@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,17 @@ def file_format(path: Path) -> str:
 
 def read_table(path, columns=None, delimiter=None, drop_missing=False) -> Table:
     """Read the numeric columns of a file into a float64 array."""
+    path = _check_path(path)
+    kind = file_format(path)
+    reader = {"csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy}[kind]
+    table = reader(path, columns, delimiter)
+    X = _check_finite(table.X, path, table.columns, 0, drop_missing)
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: no data rows")
+    return Table(X, table.columns, path, kind, table.header, table.delimiter)
+
+
+def _check_path(path) -> Path:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
@@ -52,25 +64,21 @@ def read_table(path, columns=None, delimiter=None, drop_missing=False) -> Table:
         raise DataError(f"{path}: is a folder, not a data file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    kind = file_format(path)
-    reader = {"csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy}[kind]
-    table = reader(path, columns, delimiter)
-    X = table.X
-    if X.shape[0] == 0:
-        raise DataError(f"{path}: no data rows")
+    return path
+
+
+def _check_finite(X, path, columns, first_row, drop_missing):
+    """``X`` without its non-finite rows (``drop_missing``), or the error naming the first."""
     bad = ~np.isfinite(X)
-    if bad.any():
-        if drop_missing:
-            X = X[~bad.any(axis=1)]
-            if X.shape[0] == 0:
-                raise DataError(f"{path}: every row has a missing or infinite value")
-        else:
-            row, col = np.argwhere(bad)[0]
-            raise DataError(
-                f"{path}: missing or infinite value at data row {row + 1}, column "
-                f"{table.columns[col]!r} (use --drop-missing to skip such rows)"
-            )
-    return Table(X, table.columns, path, kind, table.header, table.delimiter)
+    if not bad.any():
+        return X
+    if drop_missing:
+        return X[~bad.any(axis=1)]
+    row, col = np.argwhere(bad)[0]
+    raise DataError(
+        f"{path}: missing or infinite value at data row {first_row + row + 1}, column "
+        f"{columns[col]!r} (use --drop-missing to skip such rows)"
+    )
 
 
 def _select(path, names, columns, is_numeric):
@@ -96,16 +104,33 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _sniff_csv(path, columns, delimiter) -> Table:
+    """Delimiter, header and numeric columns, judged from the first 64 KiB."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        sample = fh.read(SNIFF_BYTES)
+        complete = not fh.read(1)
+    if not complete:
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    return _parse_csv(path, sample, columns, delimiter, body_values=False)
+
+
+#: Bytes of a CSV file read to detect its delimiter, header and numeric columns.
+SNIFF_BYTES = 64 * 1024
+
+
 def _read_csv(path, columns, delimiter):
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        sample = fh.read(64 * 1024)
-        if delimiter is None:
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t ").delimiter
-            except csv.Error:
-                delimiter = ","
-        fh.seek(0)
-        rows = list(csv.reader(fh, delimiter=delimiter, skipinitialspace=delimiter == " "))
+        text = fh.read()
+    return _parse_csv(path, text, columns, delimiter, body_values=True)
+
+
+def _parse_csv(path, text, columns, delimiter, body_values):
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(text[:SNIFF_BYTES], delimiters=",;\t ").delimiter
+        except csv.Error:
+            delimiter = ","
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter, skipinitialspace=delimiter == " "))
     rows = [r for r in rows if r]
     if not rows:
         raise DataError(f"{path}: the file is empty")
@@ -124,6 +149,8 @@ def _read_csv(path, columns, delimiter):
         return all(_is_number(r[j]) for r in body)
 
     chosen = _select(path, names, columns, numeric)
+    if not body_values:
+        return Table(None, chosen, path, "csv", header, delimiter)
     idx = [names.index(c) for c in chosen]
     X = np.array(
         [[float(r[j]) if r[j].strip().lower() not in {"", "na"} else np.nan for j in idx] for r in body],
@@ -132,7 +159,7 @@ def _read_csv(path, columns, delimiter):
     return Table(X, chosen, path, "csv", header, delimiter)
 
 
-def _read_parquet(path, columns, delimiter):
+def _read_parquet(path, columns, delimiter, header_only=False):
     try:
         import pyarrow.parquet as pq
         import pyarrow.types as pat
@@ -149,6 +176,8 @@ def _read_parquet(path, columns, delimiter):
         return pat.is_integer(kind) or pat.is_floating(kind) or pat.is_boolean(kind)
 
     chosen = _select(path, names, columns, numeric)
+    if header_only:
+        return Table(None, chosen, path, "parquet")
     table = pq.read_table(path, columns=chosen)
     X = np.column_stack(
         [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in chosen]
@@ -156,7 +185,7 @@ def _read_parquet(path, columns, delimiter):
     return Table(X, chosen, path, "parquet")
 
 
-def _read_npy(path, columns, delimiter):
+def _read_npy(path, columns, delimiter, header_only=False):
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
@@ -169,8 +198,190 @@ def _read_npy(path, columns, delimiter):
         raise DataError(f"{path}: array of type {array.dtype} is not numeric")
     names = [f"x{j}" for j in range(array.shape[1])]
     chosen = _select(path, names, columns, lambda _: True)
+    if header_only:
+        return Table(None, chosen, path, "npy")
     X = np.asarray(array[:, [names.index(c) for c in chosen]], dtype=np.float64)
     return Table(X, chosen, path, "npy")
+
+
+#: Rows per chunk when streaming a file; memory is about chunk_rows x columns x 8 bytes.
+CHUNK_ROWS = 65_536
+
+
+class Dataset:
+    """A CSV, Parquet or NPY file read in chunks: ``PPP().fit(dataset)`` streams it.
+
+    Every chunk is float64 and checked as it is read, so a bad value far into the file
+    is reported with its data row and column.  With ``drop_missing`` rows holding a
+    missing or infinite value are skipped (labels then cover the kept rows only).
+    Files small enough to fit are clustered exactly; larger ones are reduced (see
+    :class:`partitive.PPP`), in three passes over the file.
+    """
+
+    def __init__(self, path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS):
+        self.path = _check_path(path)
+        self.format = file_format(self.path)
+        self.drop_missing = drop_missing
+        self.chunk_rows = int(chunk_rows)
+        self.delimiter = delimiter
+        self.header = True
+        self._n_rows = None
+        if self.format == "npy":
+            self.columns = _read_npy(self.path, columns, None, header_only=True).columns
+        elif self.format == "parquet":
+            self.columns = _read_parquet(self.path, columns, None, header_only=True).columns
+        else:
+            table = _sniff_csv(self.path, columns, delimiter)
+            self.columns, self.header, self.delimiter = table.columns, table.header, table.delimiter
+
+    @property
+    def n_features(self) -> int:
+        return len(self.columns)
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.path)!r}, columns={self.columns!r})"
+
+    def chunks(self):
+        """Yield the data as float64 arrays of at most ``chunk_rows`` rows."""
+        first_row, seen = 0, 0
+        raw = {"npy": self._npy_chunks, "parquet": self._parquet_chunks, "csv": self._csv_chunks}
+        for X in raw[self.format]():
+            kept = _check_finite(X, self.path, self.columns, first_row, self.drop_missing)
+            first_row += X.shape[0]
+            seen += kept.shape[0]
+            if kept.shape[0]:
+                yield kept
+        if first_row == 0:
+            raise DataError(f"{self.path}: no data rows")
+        if seen == 0:
+            raise DataError(f"{self.path}: every row has a missing or infinite value")
+        self._n_rows = seen
+
+    def weighted_chunks(self):
+        for X in self.chunks():
+            yield X, np.ones(X.shape[0])
+
+    def count_rows(self) -> int:
+        """Rows the fit will see (one pass over a CSV file; free for Parquet and NPY)."""
+        if self._n_rows is None:
+            if self.format == "csv" or self.drop_missing:
+                for _ in self.chunks():
+                    pass
+            elif self.format == "npy":
+                self._n_rows = int(self._npy().shape[0])
+            else:
+                import pyarrow.parquet as pq
+
+                self._n_rows = int(pq.ParquetFile(self.path).metadata.num_rows)
+        return self._n_rows
+
+    def read(self) -> np.ndarray:
+        """The whole (kept) data in memory."""
+        parts = list(self.chunks())
+        return np.vstack(parts)
+
+    def _npy(self):
+        array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        return array[:, None] if array.ndim == 1 else array
+
+    def _npy_chunks(self):
+        array = self._npy()
+        idx = [int(c[1:]) for c in self.columns]
+        for start in range(0, array.shape[0], self.chunk_rows):
+            yield np.asarray(array[start : start + self.chunk_rows][:, idx], dtype=np.float64)
+
+    def _parquet_chunks(self):
+        import pyarrow.parquet as pq
+
+        source = pq.ParquetFile(self.path)
+        for batch in source.iter_batches(batch_size=self.chunk_rows, columns=self.columns):
+            yield np.column_stack(
+                [batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in self.columns]
+            ).reshape(batch.num_rows, len(self.columns))
+
+    def _csv_chunks(self):
+        try:
+            import pyarrow as pa
+            import pyarrow.csv as pcsv
+        except ImportError:
+            # Without pyarrow the file is parsed whole, then handed out in chunks.
+            X = _read_csv(self.path, self.columns, self.delimiter).X
+            for start in range(0, X.shape[0], self.chunk_rows):
+                yield X[start : start + self.chunk_rows]
+            return
+        names = _csv_names(self.path, self.delimiter, self.header)
+        try:
+            reader = self._open_csv(names)
+        except pa.ArrowInvalid as err:
+            raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err)) from None
+        pending = []
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as err:
+                raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err)) from None
+            pending.append(np.column_stack(
+                [batch.column(c).to_numpy(zero_copy_only=False) for c in self.columns]
+            ).reshape(batch.num_rows, len(self.columns)))
+            while sum(p.shape[0] for p in pending) >= self.chunk_rows:
+                block = np.vstack(pending)
+                yield block[: self.chunk_rows]
+                pending = [block[self.chunk_rows :]]
+        if pending and sum(p.shape[0] for p in pending):
+            yield np.vstack(pending)
+
+    def _open_csv(self, names):
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        return pcsv.open_csv(
+            self.path,
+            read_options=pcsv.ReadOptions(
+                column_names=names, skip_rows=1 if self.header else 0, block_size=1 << 22,
+                encoding="utf-8",
+            ),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=True),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=self.columns,
+                column_types={c: pa.float64() for c in self.columns},
+                null_values=["", "NA", "na", "nan", "NaN", "NAN", "null", "NULL"],
+                strings_can_be_null=True,
+            ),
+        )
+
+
+def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS) -> Dataset:
+    """Open a CSV, Parquet or NPY file for chunked reading (see :class:`Dataset`).
+
+    >>> from partitive import PPP, open_dataset
+    >>> from partitive.datasets import example_path
+    >>> model = PPP().fit(open_dataset(example_path(), columns=["annual_spend", "visits_per_month"]))
+    >>> model.n_features_in_
+    2
+    """
+    return Dataset(path, columns, delimiter, drop_missing, chunk_rows)
+
+
+def _csv_names(path, delimiter, header):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        first = next(csv.reader(fh, delimiter=delimiter, skipinitialspace=delimiter == " "))
+    return [f.strip() for f in first] if header else [f"x{j}" for j in range(len(first))]
+
+
+def _csv_error(path, delimiter, header, names, err) -> str:
+    """A one-line message for a CSV pyarrow refused: find the ragged line, or the column."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for line, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
+            if row and len(row) != len(names):
+                return f"{path}: line {line} has {len(row)} fields, expected {len(names)}"
+    text = str(err)
+    match = re.search(r"column #(\d+): .*invalid value '([^']*)'", text)
+    if match and int(match.group(1)) < len(names):
+        name = names[int(match.group(1))]
+        return f"{path}: column {name!r} has a value that is not a number ({match.group(2)!r})"
+    return f"{path}: cannot parse ({text.splitlines()[0]})"
 
 
 @contextmanager

@@ -1,0 +1,146 @@
+"""Input reduction and chunked files: same answer whatever the order, chunking or source."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import adjusted_rand_score
+
+from partitive import PPP, DataError, open_dataset
+from partitive.datasets import well_separated_blobs
+from partitive.reduce import array_chunks, reduce
+
+
+def reduced(m=300, **kw):
+    return PPP(reduction=True, n_representatives=m, **kw)
+
+
+def test_reduced_fit_matches_full_fit_on_separated_blobs():
+    X, y = well_separated_blobs(8, 5, n_per=2500, seed=3)
+    full = PPP(reduction=False).fit(X)
+    red = reduced(m=1000).fit(X)
+    assert red.tree_.params["reduced"] == {"representatives": 1000, "rows": X.shape[0]}
+    assert red.n_clusters_ == full.n_clusters_ == 8
+    assert adjusted_rand_score(full.labels_, red.labels_) >= 0.99
+    assert adjusted_rand_score(y, red.labels_) >= 0.99
+
+
+def test_auto_reduces_only_above_the_threshold():
+    X, _ = well_separated_blobs(3, 2, n_per=400, seed=0)
+    assert "reduced" not in PPP(reduce_above=1200).fit(X).tree_.params
+    assert "reduced" in PPP(reduce_above=1199, n_representatives=200).fit(X).tree_.params
+
+
+def test_with_m_above_the_rows_the_reduction_is_exact():
+    X, _ = well_separated_blobs(4, 3, n_per=100, seed=2)
+    assert PPP(reduction=True).fit(X).tree_.to_dict()["nodes"] == PPP(reduction=False).fit(X).tree_.to_dict()["nodes"]
+
+
+def _same_representatives(a, b):
+    order_a, order_b = np.lexsort(a.mean.T), np.lexsort(b.mean.T)
+    return (
+        np.array_equal(a.mean[order_a], b.mean[order_b])
+        and np.array_equal(a.weight[order_a], b.weight[order_b])
+        and np.array_equal(a.spread[order_a], b.spread[order_b])
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
+def test_representatives_do_not_depend_on_chunking_or_order(chunk_rows):
+    X, _ = well_separated_blobs(5, 4, n_per=300, seed=4)
+    w = np.ones(X.shape[0])
+    whole = reduce(array_chunks(X, w, X.shape[0]), 4, 150)
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    chunked = reduce(array_chunks(X[order], w, chunk_rows), 4, 150)
+    assert _same_representatives(whole, chunked)
+    threaded = reduce(array_chunks(X[order], w, chunk_rows), 4, 150, n_jobs=2)
+    assert _same_representatives(whole, threaded)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    integer_valued=st.booleans(),
+    chunk_rows=st.sampled_from([1, 7, 64, 1000]),
+)
+def test_reduced_labels_identical_across_permutation_chunking_and_duplication(seed, integer_valued, chunk_rows):
+    rng = np.random.default_rng(seed)
+    k, d = rng.integers(1, 5), rng.integers(1, 5)
+    X = np.vstack([rng.normal(rng.normal(0, 6, d), 1, size=(rng.integers(30, 150), d)) for _ in range(k)])
+    if integer_valued:
+        X = np.round(X)  # many exact ties and repeated rows
+    order = rng.permutation(X.shape[0])
+    base = reduced(m=60).fit(X)
+    assert np.array_equal(reduced(m=60).fit(X[order]).labels_[np.argsort(order)], base.labels_)
+    doubled = reduced(m=60).fit(np.vstack([X, X]))
+    weighted = reduced(m=60).fit(X, sample_weight=np.full(X.shape[0], 2.0))
+    assert np.array_equal(doubled.labels_[: X.shape[0]], weighted.labels_)
+    reps = reduce(array_chunks(X, np.ones(X.shape[0]), X.shape[0]), X.shape[1], 60)
+    assert _same_representatives(reps, reduce(array_chunks(X[order], np.ones(X.shape[0]), chunk_rows), X.shape[1], 60))
+
+
+@pytest.fixture
+def blob_files(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, _ = well_separated_blobs(4, 3, n_per=1500, seed=5)
+    np.save(tmp_path / "x.npy", X)
+    pq.write_table(pa.table({f"f{j}": X[:, j] for j in range(3)}), tmp_path / "x.parquet", row_group_size=1000)
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",", header="f0,f1,f2", comments="", fmt="%.17g")
+    return X, tmp_path
+
+
+@pytest.mark.parametrize("name", ["x.npy", "x.parquet", "x.csv"])
+@pytest.mark.parametrize("chunk_rows", [7, 1000, 100_000])
+def test_streamed_fit_of_a_file_equals_the_in_memory_fit(blob_files, name, chunk_rows):
+    X, folder = blob_files
+    in_memory = reduced(m=500).fit(X)
+    dataset = open_dataset(folder / name, chunk_rows=chunk_rows)
+    streamed = reduced(m=500).fit(dataset)
+    assert np.array_equal(streamed.labels_, in_memory.labels_)
+    assert np.array_equal(streamed.predict(dataset), in_memory.labels_)
+    assert streamed.n_features_in_ == 3
+
+
+def test_small_file_is_fitted_exactly(blob_files):
+    X, folder = blob_files
+    model = PPP().fit(open_dataset(folder / "x.parquet", chunk_rows=500))
+    assert "reduced" not in model.tree_.params
+    assert np.array_equal(model.labels_, PPP().fit(X).labels_)
+    assert model.tree_.feature_names == ["f0", "f1", "f2"]
+
+
+def test_nan_far_into_a_streamed_file_names_row_and_column(tmp_path):
+    rows = [f"{i % 97},{(i * 7) % 13}" for i in range(70_000)]
+    rows[65_432] = "3,nan"
+    path = tmp_path / "late.csv"
+    path.write_text("a,b\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"late.csv: missing or infinite value at data row 65433, column 'b'"):
+        reduced().fit(open_dataset(path, chunk_rows=1000))
+
+
+def test_ragged_and_non_numeric_streamed_csv(tmp_path):
+    body = "\n".join(f"{i},{i}" for i in range(100_000))
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(f"a,b\n{body}\n1,2,3\n")
+    with pytest.raises(DataError, match="line 100002 has 3 fields, expected 2"):
+        list(open_dataset(ragged).chunks())
+    text = tmp_path / "text.csv"
+    text.write_text(f"a,b\n{body}\n1,oops\n")
+    with pytest.raises(DataError, match="column 'b' has a value that is not a number"):
+        list(open_dataset(text).chunks())
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        open_dataset(tmp_path / "nope.parquet")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    with pytest.raises(DataError, match="empty"):
+        open_dataset(tmp_path / "empty.npy")
+
+
+def test_sample_weight_with_a_dataset_is_refused(blob_files):
+    _, folder = blob_files
+    with pytest.raises(TypeError, match="sample_weight"):
+        PPP().fit(open_dataset(folder / "x.npy"), sample_weight=np.ones(6000))
