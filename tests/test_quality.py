@@ -44,3 +44,12 @@ def test_no_structure_no_split():
     split = [(seed, n, d, shape) for seed, n, d, shape in draws
              if PPP().fit(gaussian(seed, n, d, shape)).n_clusters_ > 1]
     assert len(split) <= 0.02 * len(draws), f"false splits: {split}"
+
+
+def test_a_small_blob_cut_with_a_chance_dip_is_merged_back():
+    # The 2-means cut of this 150-point Gaussian has dip p 0.019 (the centres were
+    # fitted to these points), yet one Gaussian fits it better than two (dBIC -12.9).
+    X = np.random.default_rng(1400).normal(size=(150, 2))
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 1
+    assert [m.dbic < 0 for m in model.tree_.merges] == [True]
