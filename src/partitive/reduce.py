@@ -26,6 +26,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .grow import group_sums
+
 #: Offsets from the seed are summed as integers in units of 2**-OFFSET_BITS of the
 #: feature's scale, squared offsets in units of 2**-SQUARE_BITS.  With |offset| < FAR
 #: scales, a block of at most 2**BLOCK_BITS rows sums below 2**53, so the float64
@@ -207,8 +209,6 @@ class Accumulator:
 
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
     """Per-seed sums of weight and fixed-point offsets for one block of rows."""
-    import scipy.sparse as sp
-
     seed = cb.assign(X)
     z = X - cb.absolute_seeds[seed]
     z *= cb.inverse_scale  # a power of two: exact
@@ -223,10 +223,8 @@ def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
     np.multiply(z, z, out=stats[:, 1 + d :])
     stats[:, 1 + d :] *= 2.0**SQUARE_BITS
     np.rint(stats, out=stats)
-    # Weighted one-hot rows times the fixed-point statistics: per-seed sums.
-    onehot = sp.csr_matrix((w, (seed, np.arange(seed.size))), shape=(cb.seeds.shape[0], seed.size))
     exact = bool(np.all(w == np.rint(w)) and w.sum() <= 2.0 ** (BLOCK_BITS + 1))
-    return exact, onehot @ stats, far_X, far_w
+    return exact, group_sums(stats, seed, cb.seeds.shape[0], w), far_X, far_w
 
 
 def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int = 1) -> Representatives:

@@ -90,8 +90,11 @@ def two_means(X: np.ndarray, w: np.ndarray) -> Split | None:
                 return None
             break
         goes_right = assignment
-        c1 = weighted_mean(Xc[goes_right], w[goes_right])
-        c0 = weighted_mean(Xc[~goes_right], w[~goes_right])
+        # Xc is centred, so child 0's weighted sum is minus child 1's: one product
+        # per iteration and no copies of the rows.
+        right_sum = (w * goes_right) @ Xc
+        c1 = right_sum / w_right
+        c0 = -right_sum / (W - w_right)
     delta = c1 - c0
     if delta @ v < 0:
         # Canonical child order: child 0 has the smaller projection on the principal axis.
