@@ -72,7 +72,9 @@ def full_evidence(X, w, goes_right, tau, spread=None) -> Evidence:
     """
     n, d = X.shape
     W = w.sum()
-    full = min(goes_right.sum(), (~goes_right).sum()) > 10 * d * d
+    # Weights, not rows: a representative of a reduced input stands for its rows, and
+    # the scatter of many representatives' means carries the covariance.
+    full = min(w[goes_right].sum(), w[~goes_right].sum()) > 10 * d * d
     mean = w @ X / W
     floor = _variance_floor(float(w @ ((X - mean) ** 2).sum(axis=1) / W / d))
     ll_one = w @ _gaussian_loglik(X, w, full, floor, spread=spread)
