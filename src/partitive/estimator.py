@@ -62,7 +62,7 @@ class PPP(ClusterMixin, BaseEstimator):
         every row).  ``"auto"`` reduces when there are more than ``reduce_above`` rows;
         ``True``/``False`` force it on or off.  The representatives do not depend on
         row order or chunking, so neither do the labels.
-    reduce_above : int, default=100_000
+    reduce_above : int, default=50_000
         Row count above which ``reduction="auto"`` reduces.
     n_representatives : int, default=10_000
         Number of representatives (each keeps its row count, mean and per-feature
@@ -137,7 +137,7 @@ class PPP(ClusterMixin, BaseEstimator):
         dip_level=0.05,
         effect_size=0.3,
         reduction="auto",
-        reduce_above=100_000,
+        reduce_above=50_000,
         n_representatives=10_000,
         n_jobs=None,
     ):
