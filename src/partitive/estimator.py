@@ -68,12 +68,15 @@ class PPP(ClusterMixin, BaseEstimator):
         Number of representatives (each keeps its row count, mean and per-feature
         spread).  More is closer to the full fit and slower.
     n_jobs : int or None, default=None
-        Threads for the reduction pass; ``None`` means 1, ``-1`` all cores.
+        Threads for the reduction pass; ``None`` means 1, ``-1`` all cores.  With Dask
+        input the active Dask scheduler runs the reduction instead.
 
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Cluster of each training point, numbered in the tree's leaf order.
+        Cluster of each training point, numbered in the tree's leaf order.  For a Dask
+        array or DataFrame it is a lazy Dask array, chunked like the input's rows:
+        ``fit`` gathers no row and no label (see docs/dask.md).
     n_clusters_ : int
     cluster_centers_ : ndarray of shape (n_clusters_, n_features)
     tree_ : PartitionTree
@@ -161,16 +164,22 @@ class PPP(ClusterMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Numeric data without NaN or infinity.
+            Numeric data without NaN or infinity: an array, a DataFrame, a chunked file
+            (:func:`partitive.open_dataset`), or a Dask array or DataFrame.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite weights; a row of weight 2 counts as that row twice.
             Rows of weight 0 take no part in the fit and are labelled by prediction.
+            Not supported with a chunked file or Dask input.
 
         Returns
         -------
         self : PPP
         """
+        if _is_dask(X):
+            from .backends import dask as backend
+
+            return backend.fit(self, X, sample_weight)
         if _is_dataset(X):
             return self._fit_dataset(X, sample_weight)
         X = validate_data(self, X, dtype=np.float64, ensure_min_features=1)
@@ -230,6 +239,9 @@ class PPP(ClusterMixin, BaseEstimator):
         from joblib import effective_n_jobs
 
         reps = reduce(chunks, n_features, self.n_representatives, n_jobs=effective_n_jobs(self.n_jobs))
+        return self._fit_reduced(reps, total_weight)
+
+    def _fit_reduced(self, reps, total_weight):
         tree, _ = fit_tree(reps.mean, reps.weight, *self._tree_settings(total_weight), spread=reps.spread)
         tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
         return tree
@@ -245,13 +257,18 @@ class PPP(ClusterMixin, BaseEstimator):
         )
 
     def predict(self, X):
-        """Nearest cluster for each row of X (an array or a chunked dataset).
+        """Nearest cluster for each row of X (an array, a chunked dataset or Dask input).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy Dask array when X is a Dask array or DataFrame.
         """
         check_is_fitted(self)
+        if _is_dask(X):
+            from .backends import dask as backend
+
+            return backend.predict(self, X)
         if _is_dataset(X):
             return np.concatenate([self.tree_.predict(chunk) for chunk in X.chunks()])
         X = validate_data(self, X, dtype=np.float64, reset=False)
@@ -263,8 +280,13 @@ class PPP(ClusterMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_clusters_)
+            A lazy Dask array when X is a Dask array or DataFrame.
         """
         check_is_fitted(self)
+        if _is_dask(X):
+            from .backends import dask as backend
+
+            return backend.predict_proba(self, X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.tree_.predict_proba(X)
 
@@ -279,8 +301,13 @@ class PPP(ClusterMixin, BaseEstimator):
 
 
 def _is_dataset(X) -> bool:
-    """A chunked dataset: the backend boundary that file and Dask inputs implement."""
+    """A chunked file (see :class:`partitive.io.Dataset`), streamed by the fit."""
     return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
+
+
+def _is_dask(X) -> bool:
+    """A Dask array or DataFrame, told by its class's package: Dask is an optional extra."""
+    return type(X).__module__.partition(".")[0] == "dask"
 
 
 def _check_weights(sample_weight, X):

@@ -88,6 +88,10 @@ class Sample:
             X, h = X[keep], h[keep]
         return self._keep(np.vstack([self.rows, X]), np.concatenate([self.hashes, h]))
 
+    def __sizeof__(self) -> int:
+        # What schedulers (Dask's sizeof) count when they place and move a partial.
+        return object.__sizeof__(self) + self.rows.nbytes + self.hashes.nbytes
+
     def merge(self, other: Sample) -> Sample:
         return self._keep(np.vstack([self.rows, other.rows]), np.concatenate([self.hashes, other.hashes]))
 
@@ -205,6 +209,16 @@ class Accumulator:
             W = np.concatenate([W, far_w])
             spread = np.vstack([spread, np.zeros_like(unique)])
         return Representatives(mean=mean, weight=W, spread=spread, n_rows=self.n_rows)
+
+    def __getstate__(self):
+        # A partial sent to another process carries its totals only: the codebook is as
+        # large as the totals and the receiver has it already.  Merge into an
+        # ``Accumulator(codebook)`` to call ``result()`` on what arrives.
+        return {**self.__dict__, "codebook": None, "executor": None}
+
+    def __sizeof__(self) -> int:
+        far = sum(x.nbytes for x in self.far_rows) + sum(w.nbytes for w in self.far_weights)
+        return object.__sizeof__(self) + self.exact.nbytes + self.inexact.nbytes + far
 
 
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):

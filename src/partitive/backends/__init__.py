@@ -1,0 +1,1 @@
+"""Inputs that live outside this process; the core never imports these modules."""
