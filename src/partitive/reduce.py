@@ -160,7 +160,9 @@ class Accumulator:
         m, d = codebook.seeds.shape
         # Integer weights keep every total exact; other weights go to the float totals.
         self.exact = np.zeros((m, 1 + 2 * d), dtype=np.int64)
-        self.inexact = np.zeros((m, 1 + 2 * d))
+        # Float totals only for weights that are not whole numbers: unweighted data never
+        # allocate (or ship) them.
+        self.inexact: np.ndarray | None = None
         self.far_rows: list[np.ndarray] = []
         self.far_weights: list[np.ndarray] = []
         self.n_rows = 0
@@ -176,7 +178,7 @@ class Accumulator:
             if exact:
                 self.exact += np.rint(sums).astype(np.int64)
             else:
-                self.inexact += sums
+                self.inexact = sums if self.inexact is None else self.inexact + sums
             if far_X.shape[0]:
                 self.far_rows.append(far_X)
                 self.far_weights.append(far_w)
@@ -184,7 +186,8 @@ class Accumulator:
 
     def merge(self, other: Accumulator) -> Accumulator:
         self.exact += other.exact
-        self.inexact += other.inexact
+        if other.inexact is not None:
+            self.inexact = other.inexact if self.inexact is None else self.inexact + other.inexact
         self.far_rows += other.far_rows
         self.far_weights += other.far_weights
         self.n_rows += other.n_rows
@@ -193,7 +196,9 @@ class Accumulator:
     def result(self) -> Representatives:
         cb = self.codebook
         d = cb.seeds.shape[1]
-        totals = self.exact.astype(np.float64) + self.inexact
+        totals = self.exact.astype(np.float64)
+        if self.inexact is not None:
+            totals += self.inexact
         used = totals[:, 0] > 0
         totals = totals[used]
         W = totals[:, 0]
@@ -218,7 +223,7 @@ class Accumulator:
 
     def __sizeof__(self) -> int:
         far = sum(x.nbytes for x in self.far_rows) + sum(w.nbytes for w in self.far_weights)
-        return object.__sizeof__(self) + self.exact.nbytes + self.inexact.nbytes + far
+        return object.__sizeof__(self) + self.exact.nbytes + (0 if self.inexact is None else self.inexact.nbytes) + far
 
 
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
