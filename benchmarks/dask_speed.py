@@ -1,6 +1,6 @@
 """PPP on a local Dask cluster against the in-memory fit: time, bytes moved, agreement.
 
-The data are n x d Gaussian blobs around k centres, made block by block from a seed,
+The data are the n x d Gaussian blobs of benchmarks/blobs.py (moderate overlap), made block by block,
 so the in-memory array and the Dask array (made on the workers, then persisted) hold
 the same numbers.  Both fits reduce (n > reduce_above).  Bytes are the distributed
 workers' own counters, which count each task result at its Dask ``sizeof``: what the
@@ -14,22 +14,17 @@ client sends the task graph and the codebook (m x d), not counted here.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP
 
-
-def make_block(index: int, rows: int, centers: np.ndarray, seed: int):
-    rng = np.random.default_rng([seed, index])
-    truth = rng.integers(0, centers.shape[0], size=rows)
-    return centers[truth] + rng.normal(size=(rows, centers.shape[1])), truth
-
-
-def block_sizes(n: int, chunk_rows: int) -> list[int]:
-    return [min(chunk_rows, n - start) for start in range(0, n, chunk_rows)]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blobs import blob_centers, block_sizes, make_block  # noqa: E402
 
 
 def worker_bytes(client) -> tuple[int, int]:
@@ -62,7 +57,7 @@ def main(argv=None):
     import dask.array as da
     import distributed
 
-    centers = np.random.default_rng(args.seed).normal(0, 8, size=(args.k, args.d))
+    centers = blob_centers(args.k, args.d, seed=args.seed)
     sizes = block_sizes(args.n, args.chunk_rows)
 
     t = time.perf_counter()

@@ -1,0 +1,259 @@
+"""Speed of PPP (k unknown) against the peers (k known), as ratios measured in one run.
+
+    python benchmarks/speed.py                          # n = 1e4 .. 1e7 (about 30 min)
+    python benchmarks/speed.py --n 1e4 1e5 --methods PPP,KMeans
+
+Data: Gaussian blobs with moderate overlap (benchmarks/blobs.py: d = 32, 64 clusters).
+Every (method, n) runs in a fresh Python process, so its peak resident memory (RSS) is
+its own; the data are made in that process before the clock starts.  "PPP (file)"
+streams a float32 .npy file of the largest n (written once into --data-dir) through
+``partitive.open_dataset``: the rows are never all in memory.
+
+Columns: seconds of fit (and labelling every row), peak RSS, k found, ARI against the
+truth, and passes over the data: for PPP counted (each pass over the chunks, plus the
+labelling pass); for KMeans its Lloyd iterations plus k for the k-means++ start; for
+MiniBatchKMeans the rows it drew divided by n; for the GMM sweep its EM iterations.
+The GMM+BIC sweep (k over quality.py's grid, full covariances) stops at
+--gmm-budget seconds, and larger n are then skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blobs import blob_centers, make_blobs, write_blobs_npy  # noqa: E402
+
+METHODS = ("PPP", "PPP (file)", "KMeans", "MiniBatchKMeans", "BisectingKMeans", "GMM-BIC", "faiss")
+GMM_GRID = [*range(1, 11), 12, 15, 20, 25, 30, 35, 40, 50, 60, 64, 70, 80, 90, 100]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def count_passes(target, attribute):
+    """Wrap ``target.attribute`` (a function returning an iterable) to count its uses."""
+    calls = [0]
+    original = getattr(target, attribute)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    setattr(target, attribute, counted)
+    return calls
+
+
+def run_ppp(X, k, args):
+    import partitive.estimator as estimator
+    from partitive import PPP
+
+    chunk_functions = []
+    original = estimator.array_chunks
+
+    def array_chunks(*a, **kw):
+        chunks = original(*a, **kw)
+        counter = [0]
+        chunk_functions.append(counter)
+
+        def counted():
+            counter[0] += 1
+            return chunks()
+
+        return counted
+
+    estimator.array_chunks = array_chunks
+    model = PPP(n_jobs=-1).fit(X)
+    if not chunk_functions:
+        return model.labels_, model.n_clusters_, None, "exact: the tree grown on all rows"
+    passes = sum(c[0] for c in chunk_functions) + 1
+    return model.labels_, model.n_clusters_, passes, "reduced to representatives"
+
+
+
+def run_ppp_file(path, args):
+    from partitive import PPP, open_dataset
+    from partitive.io import Dataset
+
+    calls = count_passes(Dataset, "chunks")
+    model = PPP(n_jobs=-1).fit(open_dataset(path))
+    return model.labels_, model.n_clusters_, calls[0], "streamed from float32 .npy"
+
+
+def run_peer(name, X, k, args):
+    from sklearn.cluster import BisectingKMeans, KMeans, MiniBatchKMeans
+
+    if name == "KMeans":
+        model = KMeans(k, n_init=1, random_state=0).fit(X)
+        return model.labels_, k, model.n_iter_ + k, f"{model.n_iter_} Lloyd iterations + k-means++"
+    if name == "MiniBatchKMeans":
+        model = MiniBatchKMeans(k, n_init=1, batch_size=4096, random_state=0).fit(X)
+        passes = model.n_steps_ * 4096 / X.shape[0]
+        return model.predict(X), k, round(passes + 1, 2), f"{model.n_steps_} mini-batches + labelling"
+    if name == "BisectingKMeans":
+        model = BisectingKMeans(k, random_state=0).fit(X)
+        return model.labels_, k, None, ""
+    if name == "faiss":
+        import faiss
+
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        km = faiss.Kmeans(X.shape[1], k, niter=25, seed=0)
+        km.train(X32)
+        labels = km.index.search(X32, 1)[1].ravel()
+        return labels, k, 26, "25 iterations (faiss default) + labelling"
+    if name == "GMM-BIC":
+        return gmm_bic(X, args.gmm_budget)
+    raise ValueError(name)
+
+
+def gmm_bic(X, budget):
+    from sklearn.mixture import GaussianMixture
+
+    best, start, iterations, tried = None, time.perf_counter(), 0, 0
+    for k in (k for k in GMM_GRID if k <= X.shape[0] / 5):
+        if time.perf_counter() - start > budget:
+            return None, None, iterations, f"stopped after {tried} of the k grid at the {budget:.0f} s budget"
+        model = GaussianMixture(k, covariance_type="full", random_state=0).fit(X)
+        iterations += model.n_iter_
+        tried += 1
+        bic = model.bic(X)
+        if best is None or bic < best[0]:
+            best = (bic, model)
+    return best[1].predict(X), best[1].n_components, iterations, f"{tried} values of k"
+
+
+def worker(args):
+    """One (method, n) in this process; prints one JSON line."""
+    from sklearn.metrics import adjusted_rand_score
+
+    n = int(args.worker_n)
+    centers = blob_centers()
+    if args.worker == "PPP (file)":
+        path = Path(args.data_dir) / f"blobs_{n}.npy"
+        truth = np.load(path.with_suffix(".truth.npy"))
+        t = time.perf_counter()
+        labels, k, passes, note = run_ppp_file(path, args)
+    else:
+        X, truth = make_blobs(n, centers)
+        t = time.perf_counter()
+        if args.worker == "PPP":
+            labels, k, passes, note = run_ppp(X, centers.shape[0], args)
+        else:
+            labels, k, passes, note = run_peer(args.worker, X, centers.shape[0], args)
+    seconds = time.perf_counter() - t
+    ari = None if labels is None else float(adjusted_rand_score(truth, labels))
+    print(json.dumps(dict(method=args.worker, n=n, seconds=seconds, rss_mb=peak_rss_mb(),
+                          k=None if k is None else int(k), ari=ari, passes=passes, note=note)))
+
+
+def available(method) -> bool:
+    if method != "faiss":
+        return True
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", nargs="+", default=["1e4", "1e5", "1e6", "1e7"])
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--file-n", default=None, help="n of the PPP (file) run (default: the largest)")
+    parser.add_argument("--gmm-budget", type=float, default=600.0)
+    parser.add_argument("--data-dir", default="/tmp/partitive-speed")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-n", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+
+    sizes = sorted(int(float(n)) for n in args.n)
+    methods = [m for m in args.methods.split(",") if available(m)]
+    skipped = [m for m in args.methods.split(",") if not available(m)]
+    file_n = int(float(args.file_n)) if args.file_n else sizes[-1]
+    results, gmm_stopped = [], False
+    for n in sizes:
+        for method in methods:
+            if method == "PPP (file)":
+                if n != file_n:
+                    continue
+                prepare_file(args.data_dir, n)
+            if method == "GMM-BIC" and gmm_stopped:
+                continue
+            row = run_worker(method, n, args)
+            results.append(row)
+            print(json.dumps(row), flush=True)
+            if method == "GMM-BIC" and row.get("k") is None:
+                gmm_stopped = True
+    print_tables(results, sizes, skipped)
+
+
+def prepare_file(folder, n):
+    path = Path(folder) / f"blobs_{n}.npy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        truth = write_blobs_npy(path.with_suffix(".tmp.npy"), n, blob_centers())
+        np.save(path.with_suffix(".truth.npy"), truth)
+        os.replace(path.with_suffix(".tmp.npy"), path)
+
+
+def run_worker(method, n, args):
+    command = [sys.executable, __file__, "--worker", method, "--worker-n", str(n),
+               "--gmm-budget", str(args.gmm_budget), "--data-dir", args.data_dir]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return dict(method=method, n=n, seconds=None, note=f"failed: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cell(value, fmt):
+    return "-" if value is None else format(value, fmt)
+
+
+def print_tables(results, sizes, skipped):
+    by = {(r["method"], r["n"]): r for r in results}
+    print("\n| method | n | seconds | vs KMeans | peak RSS MB | k | ARI | passes | note |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        km = by.get(("KMeans", r["n"]), {}).get("seconds")
+        ratio = None if not km or r.get("seconds") is None else r["seconds"] / km
+        print(f"| {r['method']} | {r['n']:.0e} | {cell(r.get('seconds'), '.2f')} | {cell(ratio, '.2f')} | "
+              f"{cell(r.get('rss_mb'), '.0f')} | {cell(r.get('k'), 'd')} | {cell(r.get('ari'), '.3f')} | "
+              f"{cell(r.get('passes'), '')} | {r.get('note', '')} |")
+    print()
+    if skipped:
+        print(f"Not installed, not run: {', '.join(skipped)}.")
+    ppp = {n: by[("PPP", n)]["seconds"] for n in sizes if ("PPP", n) in by and by[("PPP", n)].get("seconds")}
+    if len(ppp) >= 2:
+        lo, hi = min(ppp), max(ppp)
+        slope = np.log(ppp[hi] / ppp[lo]) / np.log(hi / lo)
+        print(f"PPP time vs n, log-log slope from {lo:.0e} to {hi:.0e}: {slope:.2f} (target <= 1.1)")
+    for n in sizes:
+        p, k, g = by.get(("PPP", n)), by.get(("KMeans", n)), by.get(("GMM-BIC", n))
+        if p and k and p.get("seconds") and k.get("seconds"):
+            print(f"n = {n:.0e}: PPP / KMeans time {p['seconds'] / k['seconds']:.2f} (target <= 0.5 at 1e6), "
+                  f"ARI {p['ari']:.3f} vs {k['ari']:.3f}", end="")
+            if g and g.get("seconds") and g.get("k") is not None:
+                print(f"; GMM-BIC / PPP time {g['seconds'] / p['seconds']:.1f}", end="")
+            print()
+    f = [r for r in results if r["method"] == "PPP (file)" and r.get("seconds")]
+    for r in f:
+        print(f"PPP from a file, n = {r['n']:.0e}: {r['seconds']:.1f} s, peak RSS {r['rss_mb']:.0f} MB "
+              f"(target < 2048), {r['passes']} passes over the file (target <= 12)")
+
+
+if __name__ == "__main__":
+    main()
