@@ -82,14 +82,13 @@ def split_text(node) -> str:
 
 def leaf_text(tree, node, cluster_of_leaf) -> str:
     label = cluster_of_leaf.get(node.id)
-    text = f"#{node.id}  {node.weight:.0f} pts  stopped: {node.reason}"
-    if label is None:
-        return text
-    others = [leaf for leaf in tree.clusters[label].leaves if leaf != node.id]
-    text += f"  \u2192 cluster {label}"
-    if others:
-        text += " (merged with " + ", ".join(f"#{leaf}" for leaf in others) + ")"
-    return text
+    text = f"#{node.id}  {node.weight:.0f} pts"
+    if label is not None:
+        text += f"  \u2192 cluster {label}"
+        others = [leaf for leaf in tree.clusters[label].leaves if leaf != node.id]
+        if others:
+            text += ", merged with " + ", ".join(f"#{leaf}" for leaf in others)
+    return text + f"  ({node.reason})"
 
 
 def draw_tree(tree, ax, max_depth=None):
