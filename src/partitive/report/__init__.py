@@ -289,7 +289,7 @@ def _scatter(tree, X, labels) -> str:
     )
     return (
         "<p>Each dot is a row, placed along the two directions in which the data vary most "
-        "(the first two principal components) and coloured by its cluster; a numbered circle "
+        "(the first two principal components) and coloured by its cluster; a bold number "
         f"marks each cluster's centre.{sample} Clusters that overlap here may still be apart in "
         "directions this flat picture cannot show.</p>\n"
         f"<figure>{scatter_figure(tree, X, labels)}</figure>"
