@@ -3,6 +3,7 @@
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 
 import numpy as np
@@ -202,3 +203,15 @@ def test_chromium_renders_the_report_without_console_errors(clustered, tmp_path)
     page = Sections(dom)
     assert set(page.text) == SECTIONS
     assert "svg" in page.tags["tree"] and "svg" in page.tags["scatter"]
+
+
+def test_the_core_imports_neither_the_report_nor_matplotlib():
+    # rich is not checked: scikit-learn imports it by itself when it is installed.
+    code = (
+        "import sys, numpy as np, partitive; partitive.PPP().fit(np.arange(40.0).reshape(20, 2)); "
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('matplotlib', 'partitive.report', 'partitive.progress', 'partitive.plotting'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
