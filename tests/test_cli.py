@@ -1,6 +1,7 @@
 """End-to-end runs of the `partitive` command on real files."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -112,7 +113,101 @@ def test_drop_missing_skips_rows(tmp_path):
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["rows"] == 500
 
 
-def test_demo_runs():
+def test_demo_runs_and_writes_its_report_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = run("demo")
     assert result.exit_code == 0
     assert "found 5 clusters" in result.output
+    report = tmp_path / "partitive-demo" / "report.html"
+    assert report.is_file() and "report: partitive-demo/report.html" in result.output
+    assert sorted(p.name for p in report.parent.iterdir()) == [
+        "labels.csv", "report.html", "summary.json", "tree.json"
+    ]
+
+
+def partitive(*args):
+    return subprocess.run([sys.executable, "-m", "partitive", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cluster", "data.csv", "-o", "out", "--bogus"], "No such option"),
+    (["cluster"], "Missing argument 'DATA'"),
+    (["report"], "Missing argument 'OUTDIR_OR_TREE_JSON'"),
+    (["cluster", "data.csv", "-o", "out", "--tau", "high"], "'high' is not a valid float"),
+    (["explode"], "No such command 'explode'"),
+])
+def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
+    proc = subprocess.run([sys.executable, "-m", "partitive", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("partitive: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr and "--help" in proc.stderr
+    assert proc.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["cluster", "predict", "report", "demo", None])
+def test_every_help_shows_an_example(command):
+    result = run(*([command] if command else []), "--help")
+    assert result.exit_code == 0
+    assert re.search(r"Examples?:\n\s+partitive " + (command or ""), result.output), result.output
+
+
+@pytest.mark.parametrize("where", ["under a file", "is a file"])
+def test_unwritable_outdir_is_one_line_exit_2_and_writes_nothing(tmp_path, example, where):
+    X, names = example
+    path = write(tmp_path, np.round(X, 6), names, "csv")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    out = blocker / "out" if where == "under a file" else blocker
+    before = sorted(tmp_path.iterdir())
+    proc = partitive("cluster", path, "-o", out)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("partitive: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "cannot write there" in proc.stderr
+    assert sorted(tmp_path.iterdir()) == before and blocker.read_text() == "not a folder"
+
+
+def test_a_failed_write_takes_back_the_outputs_already_written(tmp_path, example):
+    X, names = example
+    path = write(tmp_path, np.round(X, 6), names, "csv")
+    out = tmp_path / "out"
+    # A folder where report.html must go: the last output fails after the others are written.
+    (out / "report.html").mkdir(parents=True)
+    proc = partitive("cluster", path, "-o", out)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert [p.name for p in out.iterdir()] == ["report.html"]
+
+
+def run_on_a_terminal(*args):
+    """Run the command with stderr on a pseudo-terminal; return what the terminal showed."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "partitive", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=follower, env=env)
+    os.close(follower)
+    shown = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        shown.append(chunk)
+    proc.stdout.read()
+    assert proc.wait() == 0
+    os.close(leader)
+    return b"".join(shown).decode("utf-8", "replace")
+
+
+def test_progress_is_shown_on_a_terminal_only_and_not_with_quiet(tmp_path, example):
+    X, names = example
+    path = write(tmp_path, np.round(X, 6), names, "csv")
+    shown = run_on_a_terminal("cluster", path, "-o", tmp_path / "a")
+    for phase in ("Reading", "Growing the partitive tree", "Labelling and writing the report"):
+        assert phase in shown
+    assert run_on_a_terminal("cluster", path, "-o", tmp_path / "b", "--quiet") == ""
+    piped = partitive("cluster", path, "-o", tmp_path / "c")
+    assert piped.returncode == 0 and piped.stderr == ""

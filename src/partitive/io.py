@@ -392,10 +392,18 @@ def atomic_path(target):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes the file private (0600); an output gets the mode open() would give it.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_labels(labels: np.ndarray, target, like: Table) -> Path:

@@ -120,9 +120,17 @@ class PartitionTree:
     def cluster_centers(self) -> np.ndarray:
         return np.vstack([c.center for c in self.clusters])
 
-    def leaves(self) -> list[Node]:
-        """The leaves in canonical order: depth first, child 0 before child 1."""
-        return self._leaves_below(0)
+    def leaves(self, node_id: int = 0) -> list[Node]:
+        """The leaves below ``node_id`` (the root by default) in canonical order: depth
+        first, child 0 before child 1."""
+        below, stack = [], [node_id]
+        while stack:
+            node = self.nodes[stack.pop()]
+            if node.is_leaf:
+                below.append(node)
+            else:
+                stack.extend(reversed(node.children))
+        return below
 
     def cut(self, n_clusters: int) -> PartitionTree:
         """The ``n_clusters``-cluster partition along the grown tree.
@@ -149,21 +157,11 @@ class PartitionTree:
                 weight=self.nodes[i].weight,
                 center=self.nodes[i].centroid,
                 variance=self.nodes[i].variance,
-                leaves=tuple(leaf.id for leaf in self._leaves_below(i)),
+                leaves=tuple(leaf.id for leaf in self.leaves(i)),
             )
             for label, i in enumerate(frontier)
         ]
         return replace(self, clusters=clusters, merges=[], params={**self.params, "cut": n_clusters})
-
-    def _leaves_below(self, node_id: int) -> list[Node]:
-        below, stack = [], [node_id]
-        while stack:
-            node = self.nodes[stack.pop()]
-            if node.is_leaf:
-                below.append(node)
-            else:
-                stack.extend(reversed(node.children))
-        return below
 
     # -- prediction --------------------------------------------------------------------
 
@@ -326,19 +324,21 @@ class PartitionTree:
         )
 
     def plot(self, ax=None, max_depth: int | None = None):
-        """Draw the tree with matplotlib: accepted splits with their evidence, leaves by cluster.
+        """Draw the tree with matplotlib, on its side: every split's evidence, leaves by cluster.
 
         Returns the matplotlib Axes.  Node area grows with weight; leaves are coloured
-        by the final cluster they mostly fed.
+        by their final cluster and the most separable split is drawn in red.  Without
+        ``ax`` the figure is sized to give every leaf a row of its own.
         """
         try:
             import matplotlib.pyplot as plt
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise ImportError("PartitionTree.plot needs matplotlib: pip install matplotlib") from err
-        from .plotting import draw_tree
+        from .plotting import draw_tree, figure_size
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(10, 5))
+            _, ax = plt.subplots(figsize=figure_size(self, max_depth), layout="constrained")
+            ax.set_title(f"partitive tree: {self.n_clusters} clusters, clusterability {self.clusterability:.2f}")
         draw_tree(self, ax, max_depth=max_depth)
         return ax
 
