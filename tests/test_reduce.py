@@ -144,3 +144,35 @@ def test_sample_weight_with_a_dataset_is_refused(blob_files):
     _, folder = blob_files
     with pytest.raises(TypeError, match="sample_weight"):
         PPP().fit(open_dataset(folder / "x.npy"), sample_weight=np.ones(6000))
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet", ".csv"])
+def test_labels_of_a_file_are_written_chunk_by_chunk(blob_files, suffix):
+    import pyarrow.parquet as pq
+
+    from partitive import predict_to_file
+
+    X, folder = blob_files
+    model = reduced(m=500).fit(X)
+    target = folder / f"labels{suffix}"
+    predict_to_file(model, open_dataset(folder / "x.npy", chunk_rows=7), target)
+    if suffix == ".npy":
+        written = np.load(target)
+    elif suffix == ".parquet":
+        written = pq.read_table(target).column("cluster").to_numpy()
+    else:
+        written = np.loadtxt(target, skiprows=1, dtype=int)
+    assert np.array_equal(written, model.labels_)
+
+
+def test_a_bad_chunk_leaves_no_label_file(tmp_path):
+    from partitive import predict_to_file
+
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n" + "\n".join(f"{i % 5},{i % 3}" for i in range(200)) + "\n")
+    model = PPP().fit(open_dataset(good))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n" + "\n".join(f"{i % 5},{i % 3}" for i in range(200)) + "\n1,nan\n")
+    with pytest.raises(DataError, match="row 201"):
+        predict_to_file(model, open_dataset(bad, chunk_rows=16), tmp_path / "labels.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.csv"]

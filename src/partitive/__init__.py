@@ -1,9 +1,9 @@
 """partitive: Probabilistic Partitive Partitioning, clustering that finds k and never varies."""
 
 from .estimator import PPP
-from .io import DataError, Dataset, open_dataset
+from .io import DataError, Dataset, open_dataset, predict_to_file
 from .tree import Cluster, Merge, Node, PartitionTree
 
 __version__ = "0.1.0"
 
-__all__ = ["PPP", "open_dataset", "Dataset", "DataError", "PartitionTree", "Node", "Cluster", "Merge", "__version__"]
+__all__ = ["PPP", "open_dataset", "predict_to_file", "Dataset", "DataError", "PartitionTree", "Node", "Cluster", "Merge", "__version__"]
