@@ -212,7 +212,7 @@ class PPP(ClusterMixin, BaseEstimator):
             tree, labels = fit_tree(X, w, *self._tree_settings(float(X.shape[0])))
         else:
             tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
-            labels = np.concatenate([tree.predict(X) for X in dataset.chunks()])
+            labels = _predict_chunks(tree, dataset)
         tree.feature_names = list(dataset.columns)
         self._set_result(tree, labels)
         return self
@@ -270,7 +270,7 @@ class PPP(ClusterMixin, BaseEstimator):
 
             return backend.predict(self, X)
         if _is_dataset(X):
-            return np.concatenate([self.tree_.predict(chunk) for chunk in X.chunks()])
+            return _predict_chunks(self.tree_, X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.tree_.predict(X)
 
@@ -303,6 +303,10 @@ class PPP(ClusterMixin, BaseEstimator):
 def _is_dataset(X) -> bool:
     """A chunked file (see :class:`partitive.io.Dataset`), streamed by the fit."""
     return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
+
+
+def _predict_chunks(tree, dataset) -> np.ndarray:
+    return np.concatenate([tree.predict(chunk) for chunk in dataset.chunks()])
 
 
 def _is_dask(X) -> bool:

@@ -159,7 +159,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
         Xs, ws = X[idx], w[idx]
         W = ws.sum()
         centroid = ws @ Xs / W
-        variance = ws @ ((Xs - centroid) ** 2 if spread is None else (Xs - centroid) ** 2 + spread[idx]) / W
+        variance = _variance(Xs, ws, centroid, None if spread is None else spread[idx])
         nodes.append(
             dict(id=node_id, parent=parent, depth=depth, weight=float(W), centroid=centroid,
                  variance=variance, sse=float(variance.sum() * W), accepted=False,
@@ -344,6 +344,14 @@ def _drop_empty(labels, centers, groups, w):
 # -- the result ------------------------------------------------------------------------
 
 
+def _variance(X, w, center, spread):
+    """Per-feature weighted variance about ``center``, plus the rows' own spread."""
+    scatter = (X - center) ** 2
+    if spread is not None:
+        scatter += spread
+    return w @ scatter / w.sum()
+
+
 def _assemble(X, w, spread, nodes, labels, centers, groups, merges, feature_names, params):
     leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
     # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
@@ -355,10 +363,7 @@ def _assemble(X, w, spread, nodes, labels, centers, groups, merges, feature_name
     for new, old in enumerate(order):
         members = labels == new
         Wc = w[members].sum()
-        scatter = (X[members] - centers[old]) ** 2
-        if spread is not None:
-            scatter += spread[members]
-        variance = w[members] @ scatter / Wc
+        variance = _variance(X[members], w[members], centers[old], None if spread is None else spread[members])
         clusters.append(
             Cluster(label=new, weight=float(Wc), center=centers[old], variance=variance,
                     leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
