@@ -14,6 +14,9 @@ Three stages, all deterministic (see docs/method.md for the evidence behind each
 3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.
+4. **Fit the clusters' Gaussians**: with k now fixed, a Gaussian mixture is fitted by
+   EM from the merged partition, its covariance structure chosen by BIC
+   (:mod:`partitive.mixture`); every point goes to its most probable cluster.
 
 Rows are first put in a canonical order with exact duplicates merged into weights, so
 the result cannot depend on row order, and duplicating a row is the same as doubling
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .mixture import fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import axis_evidence, dip_test, full_evidence
@@ -142,7 +146,8 @@ def fit_tree(
         labels, centers, groups, merges = _merge(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size
         )
-    tree, labels = _assemble(Xu, wu, su, nodes, labels, centers, groups, merges, feature_names, params)
+    mixture, labels, groups = _fit_gaussians(Xu, wu, su, labels, groups)
+    tree, labels = _assemble(Xu, wu, su, nodes, labels, mixture, groups, merges, feature_names, params)
     return tree, labels[inverse]
 
 
@@ -341,6 +346,26 @@ def _drop_empty(labels, centers, groups, w):
     return remap[labels], centers[alive], [groups[c] for c in alive]
 
 
+# -- stage 4: the clusters' Gaussians -------------------------------------------------
+
+
+def _fit_gaussians(X, w, spread, labels, groups):
+    """The lowest-BIC mixture from the partition, and every row's most probable cluster.
+
+    A component that is the most probable one for no row is no cluster: it is dropped,
+    which changes no row's label.
+    """
+    # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
+    mixture, _ = fit_mixture(X, w, labels, spread, sample_size=None if spread is None else X.shape[0])
+    labels = mixture.predict(X)
+    alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
+    if alive.size < mixture.n_components:
+        mixture = mixture.subset(alive)
+        labels = mixture.predict(X)
+        groups = [groups[c] for c in alive]
+    return mixture, labels, groups
+
+
 # -- the result ------------------------------------------------------------------------
 
 
@@ -352,20 +377,23 @@ def _variance(X, w, center, spread):
     return w @ scatter / w.sum()
 
 
-def _assemble(X, w, spread, nodes, labels, centers, groups, merges, feature_names, params):
+def _assemble(X, w, spread, nodes, labels, mixture, groups, merges, feature_names, params):
     leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
     # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
     order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
     relabel = np.empty(len(order), dtype=np.intp)
     relabel[order] = np.arange(len(order))
     labels = relabel[labels]
+    mixture = mixture.subset(np.asarray(order))
+    # A cluster is described by its members (the mixture keeps the soft Gaussians).
     clusters = []
     for new, old in enumerate(order):
         members = labels == new
         Wc = w[members].sum()
-        variance = _variance(X[members], w[members], centers[old], None if spread is None else spread[members])
+        center = w[members] @ X[members] / Wc
+        variance = _variance(X[members], w[members], center, None if spread is None else spread[members])
         clusters.append(
-            Cluster(label=new, weight=float(Wc), center=centers[old], variance=variance,
+            Cluster(label=new, weight=float(Wc), center=center, variance=variance,
                     leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
         )
     tree_nodes = [
@@ -379,10 +407,8 @@ def _assemble(X, w, spread, nodes, labels, centers, groups, merges, feature_name
     )
     tree = PartitionTree(
         nodes=tree_nodes, clusters=clusters, merges=merges, most_separable=most_separable,
-        feature_names=feature_names, params=dict(params or {}),
+        feature_names=feature_names, params=dict(params or {}), mixture=mixture,
     )
-    own = np.exp(
-        np.take_along_axis(tree._log_joint(X), labels[:, None], axis=1) - tree._log_evidence(X)
-    ).ravel()
+    own = np.take_along_axis(mixture.predict_proba(X), labels[:, None], axis=1).ravel()
     tree.clusterability = float(w @ own / w.sum())
     return tree, labels

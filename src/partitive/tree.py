@@ -11,9 +11,13 @@ A fitted tree holds three records:
   Lloyd iterations and leaves that turned out to be pieces of one cluster were merged.
   Each has its weight, centre and diagonal variance, and the leaves it grew from.
 * ``merges``: every merge of two clusters, with the evidence that they were one.
+* ``mixture``: the clusters' Gaussian mixture (:class:`partitive.mixture.Mixture`),
+  fitted by EM from the merged partition with the covariance structure BIC chose.
 
-Prediction uses ``clusters`` (nearest centre; a diagonal Gaussian mixture for
+Prediction uses ``mixture`` (the most probable cluster, and its posteriors for
 probabilities), so a tree loaded from JSON predicts exactly as the fitted estimator.
+A tree without one (a :meth:`PartitionTree.cut`, or a file written by partitive 0.1)
+predicts the nearest cluster centre, with diagonal Gaussians for probabilities.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from scipy.special import logsumexp
 
-FORMAT_VERSION = 1
+from .mixture import Mixture
+
+FORMAT_VERSION = 2
+#: Version 1 files (no mixture) still load and predict as they did.
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,9 @@ class PartitionTree:
     feature_names : list of str or None
     params : dict
         The parameters the tree was grown with.
+    mixture : Mixture or None
+        The clusters' Gaussian mixture (component i is cluster i): its covariance
+        structure (``mixture.covariance_type``), weights, means and covariances.
     """
 
     nodes: list[Node]
@@ -101,6 +112,7 @@ class PartitionTree:
     most_separable: int | None = None
     feature_names: list[str] | None = None
     params: dict = field(default_factory=dict)
+    mixture: Mixture | None = None
 
     # -- structure ---------------------------------------------------------------------
 
@@ -161,19 +173,28 @@ class PartitionTree:
             )
             for label, i in enumerate(frontier)
         ]
-        return replace(self, clusters=clusters, merges=[], params={**self.params, "cut": n_clusters})
+        return replace(
+            self, clusters=clusters, merges=[], mixture=None, params={**self.params, "cut": n_clusters}
+        )
 
     # -- prediction --------------------------------------------------------------------
 
     def predict(self, X) -> np.ndarray:
-        """Label of the nearest cluster centre for each row of ``X``."""
-        return nearest_center(np.asarray(X, dtype=np.float64), self.cluster_centers)
+        """The most probable cluster for each row of ``X`` (nearest centre without a mixture)."""
+        X = np.asarray(X, dtype=np.float64)
+        if self.mixture is not None:
+            return self.mixture.predict(X)
+        return nearest_center(X, self.cluster_centers)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Posterior probability of each cluster under the clusters' diagonal Gaussians."""
-        return np.exp(self._log_joint(np.asarray(X, dtype=np.float64)) - self._log_evidence(X))
+        """Posterior probability of each cluster under the clusters' Gaussians."""
+        X = np.asarray(X, dtype=np.float64)
+        log_joint = self._log_joint(X)
+        return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
 
     def _log_joint(self, X: np.ndarray) -> np.ndarray:
+        if self.mixture is not None:
+            return self.mixture.log_joint(X)
         total = sum(c.weight for c in self.clusters)
         # Ridge relative to the data's overall spread, so a cluster of identical points
         # still has a usable Gaussian and the model stays scale-invariant.
@@ -184,9 +205,6 @@ class PartitionTree:
             maha = (((X - c.center) ** 2) / var).sum(axis=1)
             cols.append(np.log(c.weight / total) - 0.5 * (np.log(2 * np.pi * var).sum() + maha))
         return np.column_stack(cols)
-
-    def _log_evidence(self, X) -> np.ndarray:
-        return logsumexp(self._log_joint(np.asarray(X, dtype=np.float64)), axis=1, keepdims=True)
 
     # -- export ------------------------------------------------------------------------
 
@@ -202,6 +220,7 @@ class PartitionTree:
             "most_separable": self.most_separable,
             "feature_names": self.feature_names,
             "params": _jsonable(self.params),
+            "mixture": None if self.mixture is None else self.mixture.to_dict(),
         }
 
     def to_json(self, path=None, indent: int | None = 1) -> str:
@@ -216,10 +235,10 @@ class PartitionTree:
     def from_dict(cls, data: dict) -> PartitionTree:
         if data.get("format") != "partitive.PartitionTree":
             raise ValueError("not a partitive tree: the 'format' field is missing or different")
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(
                 f"unsupported partitive tree version {data.get('version')!r}; "
-                f"this partitive reads version {FORMAT_VERSION}"
+                f"this partitive reads versions {', '.join(map(str, READABLE_VERSIONS))}"
             )
         return cls(
             nodes=[_node_from_dict(n) for n in data["nodes"]],
@@ -245,6 +264,7 @@ class PartitionTree:
             most_separable=data["most_separable"],
             feature_names=data["feature_names"],
             params=data["params"],
+            mixture=None if data.get("mixture") is None else Mixture.from_dict(data["mixture"]),
         )
 
     @classmethod

@@ -1,0 +1,286 @@
+"""The final clusters as a Gaussian mixture: weighted EM from the tree's partition.
+
+The tree decides *how many* clusters there are; their shapes are then fitted as the
+components of a Gaussian mixture, started from the merged partition (one M-step from
+its hard labels) and refined by EM with k fixed.  The covariance structure is chosen
+by BIC among four parametrisations, as model-based clustering does (mclust's EII-like
+to VVV): ``spherical`` (one variance per cluster), ``diag``, ``tied`` (one full
+covariance shared by all clusters) and ``full``.  Blob-like data keep the cheap
+structures; elongated, correlated clusters (most real data) get full covariances.
+docs/method.md has the evidence.
+
+EM is written here because ``sklearn.mixture.GaussianMixture`` takes no sample
+weights, and partitive needs them twice over: duplicated rows are merged into weights,
+and a reduced input's representatives stand for many rows and carry their rows'
+per-feature spread, which enters every component's expected log-density and
+covariance.  Nothing is random: the start is the given partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.special import logsumexp
+
+COVARIANCE_TYPES = ("spherical", "diag", "tied", "full")
+LOG_2PI = np.log(2.0 * np.pi)
+
+#: EM stops when the mean log-likelihood per unit weight improves by less than this
+#: (scikit-learn's GaussianMixture default) or after MAX_EM_ITER iterations.
+EM_TOL = 1e-3
+MAX_EM_ITER = 100
+#: Ridge added to every covariance, per feature, relative to that feature's variance
+#: over all the data: scale-invariant, and it keeps a cluster of (nearly) identical
+#: points or a flat direction from a singular covariance.
+RIDGE = 1e-6
+#: Rows per block when evaluating densities: bounds the (rows x clusters) arrays.
+BLOCK_ROWS = 16_384
+FULL_BLOCK_FLOATS = 1 << 21
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A Gaussian mixture: weights (k,), means (k, d) and covariances.
+
+    ``covariances`` is (k,) for spherical, (k, d) for diag, (d, d) for tied and
+    (k, d, d) for full, as in scikit-learn.
+    """
+
+    covariance_type: str
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        return int(self.means.shape[0])
+
+    def n_parameters(self) -> int:
+        k, d = self.means.shape
+        n_cov = {"spherical": k, "diag": k * d, "tied": d * (d + 1) // 2, "full": k * d * (d + 1) // 2}
+        return int(n_cov[self.covariance_type] + k * d + k - 1)
+
+    def subset(self, components: np.ndarray) -> Mixture:
+        """The mixture of the given components only (in that order), weights renormalised."""
+        weights = self.weights[components]
+        cov = self.covariances if self.covariance_type == "tied" else self.covariances[components]
+        return Mixture(self.covariance_type, weights / weights.sum(), self.means[components], cov)
+
+    def log_joint(self, X: np.ndarray, spread: np.ndarray | None = None) -> np.ndarray:
+        """``log(weight_k) + log N(x | mean_k, cov_k)`` for every row and component.
+
+        With ``spread`` (each row's per-feature variance when rows stand for groups),
+        the expected log-density over the row's group.
+        """
+        out = np.empty((X.shape[0], self.n_components))
+        for start, block in self._log_joint_blocks(X, spread):
+            out[start : start + block.shape[0]] = block
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most probable component of each row (ties go to the lower index)."""
+        out = np.empty(X.shape[0], dtype=np.intp)
+        for start, block in self._log_joint_blocks(X):
+            out[start : start + block.shape[0]] = np.argmax(block, axis=1)
+        return out
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        out = self.log_joint(X)
+        out -= logsumexp(out, axis=1, keepdims=True)
+        return np.exp(out, out=out)
+
+    def _log_joint_blocks(self, X, spread=None):
+        """``(first row, log joint of a block of rows)``: no (rows x k) array for all of X."""
+        factors = _factors(self)
+        k, d = self.means.shape
+        # Full covariances whiten every block once per component: (rows x k x d) floats.
+        step = BLOCK_ROWS if self.covariance_type != "full" else max(64, FULL_BLOCK_FLOATS // (k * d))
+        # Distances are expanded as |x|^2 - 2 x.m + |m|^2: taken about the mixture's
+        # own mean, so data far from the origin lose no precision (translation).
+        origin = self.weights @ self.means
+        means = self.means - origin
+        log_weights = np.log(self.weights)
+        for start in range(0, X.shape[0], step):
+            stop = min(start + step, X.shape[0])
+            block = _log_gaussian(
+                self.covariance_type, means, self.covariances, factors, X[start:stop] - origin,
+                None if spread is None else spread[start:stop],
+            )
+            block += log_weights
+            yield start, block
+
+    def to_dict(self) -> dict:
+        return {
+            "covariance_type": self.covariance_type,
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "covariances": self.covariances.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Mixture:
+        return cls(
+            covariance_type=data["covariance_type"],
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            means=np.asarray(data["means"], dtype=np.float64),
+            covariances=np.asarray(data["covariances"], dtype=np.float64),
+        )
+
+
+def fit_mixture(X, w, labels, spread=None, sample_size=None) -> tuple[Mixture, dict]:
+    """The clusters' mixture: covariance structure by BIC, then EM from ``labels``.
+
+    Every structure whose covariances can be estimated (full needs every cluster to
+    hold more distinct rows than dimensions; tied more rows than clusters plus
+    dimensions) is scored by BIC at the partition itself (one M-step from the hard
+    labels), and EM refines the lowest-BIC one.  Returns the mixture and the BIC of
+    every structure scored.
+
+    ``sample_size`` is the BIC's number of observations when the rows stand for more
+    rows than were fitted (representatives of a reduced input): the parameters are
+    fitted to the representatives, so they, not the rows, are the sample.
+    """
+    k = int(labels.max()) + 1
+    n, d = X.shape
+    W = float(w.sum())
+    n_obs = W if sample_size is None else min(W, float(sample_size))
+    counts = np.bincount(labels, minlength=k)
+    center = w @ X / W
+    X = X - center
+    ridge = RIDGE * _feature_variance(X, w, spread)
+    start = np.zeros((n, k))
+    start[np.arange(n), labels] = 1.0
+    bics = {}
+    for cov_type in COVARIANCE_TYPES:
+        if (cov_type == "full" and counts.min() <= d) or (cov_type == "tied" and n <= d + k):
+            continue
+        mixture, loglik = _em(X, w, spread, start, cov_type, ridge, max_iter=0)
+        if mixture is not None:
+            bics[cov_type] = -2.0 * loglik * (n_obs / W) + mixture.n_parameters() * np.log(n_obs)
+    best = min(bics, key=lambda t: (bics[t], COVARIANCE_TYPES.index(t)))
+    mixture, _ = _em(X, w, spread, start, best, ridge, max_iter=MAX_EM_ITER)
+    return replace(mixture, means=mixture.means + center), bics
+
+
+def _feature_variance(X, w, spread):
+    """Per-feature variance of X (centred), with the rows' own spread."""
+    var = w @ (X * X) / w.sum()
+    if spread is not None:
+        var = var + w @ spread / w.sum()
+    # A constant feature borrows the others' scale; all-constant data (one point, in
+    # effect) any scale at all.
+    scale = var.mean() if var.mean() > 0 else 1.0
+    return np.maximum(var, 1e-12 * scale)
+
+
+def _em(X, w, spread, resp, cov_type, ridge, max_iter):
+    """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``.
+
+    ``max_iter = 0`` is the M-step alone: the mixture of the given partition.  Should a
+    component lose all its weight, the last mixture that had every component is kept;
+    ``(None, -inf)`` if the start itself has an empty component.
+    """
+    W = w.sum()
+    mixture, loglik, previous = None, -np.inf, -np.inf
+    for _ in range(max_iter + 1):
+        candidate = _m_step(X, w, spread, resp, cov_type, ridge)
+        if candidate is None:
+            break
+        mixture = candidate
+        log_joint = mixture.log_joint(X, spread)
+        log_norm = logsumexp(log_joint, axis=1)
+        loglik = float(w @ log_norm)
+        if (loglik - previous) / W < EM_TOL:
+            break
+        previous = loglik
+        resp = np.exp(log_joint - log_norm[:, None])
+    return mixture, loglik
+
+
+def _m_step(X, w, spread, resp, cov_type, ridge):
+    """Weights, means and covariances from responsibilities.
+
+    ``X`` is centred on its weighted mean (see fit_mixture), so second moments about
+    the origin lose no precision.
+    """
+    wr = resp * w[:, None]
+    Wk = wr.sum(axis=0)
+    if np.any(Wk <= 0):
+        return None
+    means = (wr.T @ X) / Wk[:, None]
+    k, d = means.shape
+    # Within-row spread adds to every component's variance, per feature.
+    within = np.zeros((k, d)) if spread is None else (wr.T @ spread) / Wk[:, None]
+    if cov_type in ("spherical", "diag"):
+        var = np.maximum((wr.T @ (X * X)) / Wk[:, None] - means**2, 0.0) + within + ridge
+        cov = var.mean(axis=1) if cov_type == "spherical" else var
+    elif cov_type == "tied":
+        # The pooled scatter about each row's components: one product for all of them.
+        scatter = (X * w[:, None]).T @ X - (means * Wk[:, None]).T @ means
+        cov = scatter / Wk.sum() + np.diag(ridge + Wk @ within / Wk.sum())
+    else:
+        cov = np.empty((k, d, d))
+        for j in range(k):
+            # Rows of zero responsibility add nothing: at the start, a component's
+            # scatter is over its own members only.
+            rows = np.flatnonzero(wr[:, j] > 0)
+            Xc = X[rows] - means[j]
+            cov[j] = (Xc * wr[rows, j, None]).T @ Xc / Wk[j] + np.diag(ridge + within[j])
+    return Mixture(cov_type, Wk / Wk.sum(), means, cov)
+
+
+def _factors(mixture: Mixture):
+    """What the densities need of the covariances: inverse Cholesky factors (tied:
+    the factor) and log-determinants."""
+    cov, cov_type = mixture.covariances, mixture.covariance_type
+    if cov_type == "full":
+        inv_chol = np.stack([solve_triangular(np.linalg.cholesky(c), np.eye(c.shape[0]), lower=True) for c in cov])
+        logdet = -2.0 * np.log(np.diagonal(inv_chol, axis1=1, axis2=2)).sum(axis=1)
+        return inv_chol, logdet
+    if cov_type == "tied":
+        chol = np.linalg.cholesky(cov)
+        return chol, 2.0 * np.log(np.diag(chol)).sum()
+    return None, None
+
+
+def _log_gaussian(cov_type, means, cov, factors, X, spread):
+    k, d = means.shape
+    factor, logdet = factors
+    if cov_type == "spherical":
+        prec = 1.0 / cov
+        sq = (means * means).sum(axis=1)
+        maha = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * X @ means.T + sq
+        np.maximum(maha, 0.0, out=maha)
+        if spread is not None:
+            maha += spread.sum(axis=1)[:, None]
+        maha *= prec
+        logdet = d * np.log(cov)
+    elif cov_type == "diag":
+        prec = 1.0 / cov
+        # sum_j (x_j - m_j)^2 / v_j by two products: no (rows x k x d) array.
+        maha = (X * X) @ prec.T - 2.0 * X @ (means * prec).T + ((means * means) * prec).sum(axis=1)
+        np.maximum(maha, 0.0, out=maha)
+        if spread is not None:
+            maha += spread @ prec.T
+        logdet = np.log(cov).sum(axis=1)
+    elif cov_type == "tied":
+        # One whitening serves every component.
+        Z = solve_triangular(factor, X.T, lower=True).T
+        Zm = solve_triangular(factor, means.T, lower=True).T
+        maha = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ Zm.T + (Zm * Zm).sum(axis=1)
+        np.maximum(maha, 0.0, out=maha)
+        if spread is not None:
+            inv_diag = (np.linalg.inv(factor) ** 2).sum(axis=0)
+            maha += (spread @ inv_diag)[:, None]
+    else:
+        # |L_j^-1 (x - m_j)|^2 for every component j by one product with all the L_j^-T.
+        Z = (X @ factor.transpose(2, 0, 1).reshape(d, k * d)).reshape(-1, k, d)
+        Z -= np.einsum("kij,kj->ki", factor, means)
+        maha = np.einsum("nkd,nkd->nk", Z, Z)
+        if spread is not None:
+            maha += spread @ (factor**2).sum(axis=1).T
+    maha += d * LOG_2PI + logdet
+    maha *= -0.5
+    return maha
