@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .grow import Rule, fit_tree
+from .mixture import COVARIANCE_TYPES
 from .reduce import array_chunks, reduce
 
 #: Rows per chunk when an in-memory array is reduced (the result does not depend on it).
@@ -28,8 +29,10 @@ class PPP(ClusterMixin, BaseEstimator):
     while the node is not one cluster, judged by Hartigan's dip test on the split
     direction and by a Gaussian-mixture validation of the two children (BIC and each
     child's share of confidently assigned members).  The leaves are refined by global
-    Lloyd iterations and neighbouring pieces of one cluster are merged.  Nothing is
-    random: the same data give the same clusters whatever the row order.
+    Lloyd iterations and neighbouring pieces of one cluster are merged.  With k
+    found, the clusters' Gaussians are fitted by EM from that partition, their
+    covariance structure chosen by BIC.  Nothing is random: the same data give the
+    same clusters whatever the row order.
 
     Parameters
     ----------
@@ -50,6 +53,12 @@ class PPP(ClusterMixin, BaseEstimator):
     n_clusters : int or None, default=None
         Force exactly this many clusters: the tree is grown largest node first without
         the acceptance test and leaves are not merged.  For users who must have a k.
+    covariance_type : {"auto", "spherical", "diag", "tied", "full"}, default="auto"
+        Structure of the clusters' Gaussians, fitted by EM once the tree has fixed k.
+        ``"auto"`` chooses by BIC at the tree's partition: round blobs keep one
+        variance per cluster (and prediction as cheap as nearest-centre), correlated
+        or elongated clusters get full covariances.  Labels and ``predict`` are each
+        point's most probable cluster, ``predict_proba`` the posteriors.
     dip_level : float, default=0.05
         Significance level of the dip test in 2-D; it shrinks as ``(2 / d)**2`` in d
         dimensions because the split direction is chosen from the same data.
@@ -121,6 +130,7 @@ class PPP(ClusterMixin, BaseEstimator):
         "min_cluster_size": [Interval(Real, 0, None, closed="neither"), None],
         "max_clusters": [Interval(Integral, 1, None, closed="left"), None],
         "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "covariance_type": [StrOptions({"auto", *COVARIANCE_TYPES})],
         "dip_level": [Interval(Real, 0, 1, closed="both")],
         "effect_size": [Interval(Real, 0, None, closed="left")],
         "reduction": [StrOptions({"auto"}), "boolean"],
@@ -137,6 +147,7 @@ class PPP(ClusterMixin, BaseEstimator):
         min_cluster_size=None,
         max_clusters=None,
         n_clusters=None,
+        covariance_type="auto",
         dip_level=0.05,
         effect_size=0.3,
         reduction="auto",
@@ -150,6 +161,7 @@ class PPP(ClusterMixin, BaseEstimator):
         self.min_cluster_size = min_cluster_size
         self.max_clusters = max_clusters
         self.n_clusters = n_clusters
+        self.covariance_type = covariance_type
         self.dip_level = dip_level
         self.effect_size = effect_size
         self.reduction = reduction
@@ -190,7 +202,7 @@ class PPP(ClusterMixin, BaseEstimator):
             tree = self._fit_representatives(array_chunks(Xu, wu, ARRAY_CHUNK_ROWS), X.shape[1], wu.sum())
             labels = tree.predict(X)
         else:
-            tree, labels_used = fit_tree(Xu, wu, *self._tree_settings(wu.sum()))
+            tree, labels_used = fit_tree(Xu, wu, **self._tree_settings(wu.sum()))
             labels = np.empty(X.shape[0], dtype=np.intp)
             labels[used] = labels_used
             if not used.all():
@@ -209,7 +221,7 @@ class PPP(ClusterMixin, BaseEstimator):
         if not self._reduces(n_rows):
             X = dataset.read()
             w = np.ones(X.shape[0])
-            tree, labels = fit_tree(X, w, *self._tree_settings(float(X.shape[0])))
+            tree, labels = fit_tree(X, w, **self._tree_settings(float(X.shape[0])))
         else:
             tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
             labels = _predict_chunks(tree, dataset)
@@ -233,7 +245,11 @@ class PPP(ClusterMixin, BaseEstimator):
             else max(MIN_CLUSTER_FLOOR, float(np.ceil(MIN_CLUSTER_SHARE * total_weight)))
         )
         names = None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_)
-        return rule, min_size, self.max_clusters, self.n_clusters, names, self.get_params()
+        return dict(
+            rule=rule, min_cluster_size=min_size, max_clusters=self.max_clusters,
+            n_clusters=self.n_clusters, feature_names=names, params=self.get_params(),
+            covariance_type=self.covariance_type,
+        )
 
     def _fit_representatives(self, chunks, n_features, total_weight):
         from joblib import effective_n_jobs
@@ -242,7 +258,7 @@ class PPP(ClusterMixin, BaseEstimator):
         return self._fit_reduced(reps, total_weight)
 
     def _fit_reduced(self, reps, total_weight):
-        tree, _ = fit_tree(reps.mean, reps.weight, *self._tree_settings(total_weight), spread=reps.spread)
+        tree, _ = fit_tree(reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread)
         tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
         return tree
 
@@ -257,7 +273,7 @@ class PPP(ClusterMixin, BaseEstimator):
         )
 
     def predict(self, X):
-        """Nearest cluster for each row of X (an array, a chunked dataset or Dask input).
+        """Most probable cluster for each row of X (an array, a chunked dataset or Dask input).
 
         Returns
         -------
@@ -275,7 +291,7 @@ class PPP(ClusterMixin, BaseEstimator):
         return self.tree_.predict(X)
 
     def predict_proba(self, X):
-        """Soft assignment from the clusters' diagonal Gaussians.
+        """Posterior probability of each cluster under the clusters' Gaussian mixture.
 
         Returns
         -------

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mixture import fit_mixture
+from .mixture import COVARIANCE_TYPES, fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import axis_evidence, dip_test, full_evidence
@@ -126,12 +126,14 @@ def fit_tree(
     feature_names=None,
     params=None,
     spread: np.ndarray | None = None,
+    covariance_type: str = "auto",
 ) -> tuple[PartitionTree, np.ndarray]:
     """Grow, refine and merge; return the tree and the label of every row of ``X``.
 
     ``spread`` is the per-feature variance within each row when rows stand for groups
     of points (representatives of a reduced input); it adds to every node's and
-    cluster's variance.
+    cluster's variance.  ``covariance_type`` is the structure of the clusters'
+    Gaussians, or ``"auto"`` to choose it by BIC.
     """
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
     nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters)
@@ -146,7 +148,7 @@ def fit_tree(
         labels, centers, groups, merges = _merge(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size
         )
-    mixture, labels, groups = _fit_gaussians(Xu, wu, su, labels, groups)
+    mixture, labels, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type)
     tree, labels = _assemble(Xu, wu, su, nodes, labels, mixture, groups, merges, feature_names, params)
     return tree, labels[inverse]
 
@@ -349,14 +351,17 @@ def _drop_empty(labels, centers, groups, w):
 # -- stage 4: the clusters' Gaussians -------------------------------------------------
 
 
-def _fit_gaussians(X, w, spread, labels, groups):
+def _fit_gaussians(X, w, spread, labels, groups, covariance_type):
     """The lowest-BIC mixture from the partition, and every row's most probable cluster.
 
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
     """
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
-    mixture, _ = fit_mixture(X, w, labels, spread, sample_size=None if spread is None else X.shape[0])
+    mixture, _ = fit_mixture(
+        X, w, labels, spread, sample_size=None if spread is None else X.shape[0],
+        covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
+    )
     labels = mixture.predict(X)
     alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
     if alive.size < mixture.n_components:

@@ -129,7 +129,9 @@ class Mixture:
         )
 
 
-def fit_mixture(X, w, labels, spread=None, sample_size=None) -> tuple[Mixture, dict]:
+def fit_mixture(
+    X, w, labels, spread=None, sample_size=None, covariance_types=COVARIANCE_TYPES
+) -> tuple[Mixture, dict]:
     """The clusters' mixture: covariance structure by BIC, then EM from ``labels``.
 
     Every structure whose covariances can be estimated (full needs every cluster to
@@ -141,6 +143,8 @@ def fit_mixture(X, w, labels, spread=None, sample_size=None) -> tuple[Mixture, d
     ``sample_size`` is the BIC's number of observations when the rows stand for more
     rows than were fitted (representatives of a reduced input): the parameters are
     fitted to the representatives, so they, not the rows, are the sample.
+    ``covariance_types`` restricts the choice; where none of them can be estimated,
+    diagonal covariances are used.
     """
     k = int(labels.max()) + 1
     n, d = X.shape
@@ -153,9 +157,11 @@ def fit_mixture(X, w, labels, spread=None, sample_size=None) -> tuple[Mixture, d
     start = np.zeros((n, k))
     start[np.arange(n), labels] = 1.0
     bics = {}
-    for cov_type in COVARIANCE_TYPES:
-        if (cov_type == "full" and counts.min() <= d) or (cov_type == "tied" and n <= d + k):
-            continue
+    estimable = [
+        t for t in covariance_types
+        if not ((t == "full" and counts.min() <= d) or (t == "tied" and n <= d + k))
+    ]
+    for cov_type in estimable or ["diag"]:
         mixture, loglik = _em(X, w, spread, start, cov_type, ridge, max_iter=0)
         if mixture is not None:
             bics[cov_type] = -2.0 * loglik * (n_obs / W) + mixture.n_parameters() * np.log(n_obs)

@@ -312,6 +312,7 @@ class PartitionTree:
         lines = [
             f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
             f"{len(self.merges)} merge(s), clusterability {self.clusterability:.3f}"
+            + ("" if self.mixture is None else f", {self.mixture.covariance_type} covariances")
         ]
 
         def walk(node_id: int, prefix: str, tail: str) -> None:

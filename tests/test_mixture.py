@@ -1,0 +1,141 @@
+"""The clusters' Gaussian mixture: structure chosen by BIC, weighted EM, prediction."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+
+from partitive import PPP, PartitionTree
+from partitive.mixture import COVARIANCE_TYPES, fit_mixture
+
+
+def correlated_pair(seed=1, n=400):
+    """Two long thin Gaussians at an angle: the tilted one's tail crosses the
+    perpendicular bisector of the two centres, so nearest-centre labels are wrong there."""
+    rng = np.random.default_rng(seed)
+    a = np.deg2rad(60.0)
+    tilt = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    A = (rng.normal(size=(n, 2)) * [3.0, 0.3]) @ tilt.T
+    B = rng.normal(size=(n, 2)) * [0.3, 3.0] + [6.0, 0.0]
+    return np.vstack([A, B]), np.repeat([0, 1], n)
+
+
+def test_bic_picks_full_covariances_for_differently_tilted_clusters():
+    X, y = correlated_pair()
+    mixture, bics = fit_mixture(X, np.ones(len(X)), y)
+    assert mixture.covariance_type == "full"
+    assert set(bics) == set(COVARIANCE_TYPES)
+    assert adjusted_rand_score(y, mixture.predict(X)) == 1.0
+
+
+def test_bic_picks_tied_covariances_for_parallel_clusters():
+    rng = np.random.default_rng(2)
+    shape = np.array([[3.0, 1.0], [1.0, 0.6]])
+    X = np.vstack([rng.normal(size=(300, 2)) @ shape + c for c in ([0.0, 0.0], [0.0, 8.0])])
+    mixture, _ = fit_mixture(X, np.ones(len(X)), np.repeat([0, 1], 300))
+    assert mixture.covariance_type == "tied"
+
+
+def test_bic_keeps_spherical_covariances_for_round_blobs():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 1.0, size=(300, 4)) for c in (0.0, 8.0, 16.0)])
+    y = np.repeat([0, 1, 2], 300)
+    mixture, _ = fit_mixture(X, np.ones(len(X)), y)
+    assert mixture.covariance_type == "spherical"
+
+
+def test_weighted_em_agrees_with_scikit_learn_on_unit_weights():
+    # Same start (one M-step from the labels), same model: the same optimum.
+    X, y = correlated_pair(seed=1)
+    start = np.array([X[y == 1].mean(axis=0) + 0.5, X[y == 0].mean(axis=0)])
+    labels = np.argmin(((X[:, None, :] - start[::-1][None]) ** 2).sum(-1), axis=1)
+    ours, _ = fit_mixture(X, np.ones(len(X)), labels)
+    reference = GaussianMixture(2, covariance_type=ours.covariance_type, tol=1e-8, max_iter=500,
+                                means_init=ours.means, weights_init=ours.weights,
+                                precisions_init=np.linalg.inv(ours.covariances)).fit(X)
+    assert adjusted_rand_score(reference.predict(X), ours.predict(X)) == 1.0
+    np.testing.assert_allclose(ours.means, reference.means_, atol=0.05)
+
+
+def test_weight_two_is_a_duplicated_row():
+    X, y = correlated_pair(seed=2, n=150)
+    once, _ = fit_mixture(X, np.full(len(X), 2.0), y)
+    twice, _ = fit_mixture(np.vstack([X, X]), np.ones(2 * len(X)), np.concatenate([y, y]))
+    assert once.covariance_type == twice.covariance_type
+    np.testing.assert_allclose(once.means, twice.means, rtol=1e-9)
+    np.testing.assert_allclose(once.covariances, twice.covariances, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cov_type", COVARIANCE_TYPES)
+def test_densities_match_scipy(cov_type):
+    from scipy.stats import multivariate_normal
+
+    X, y = correlated_pair(seed=4, n=100)
+    mixture, _ = fit_mixture(X + 1e3, np.ones(len(X)), y, covariance_types=(cov_type,))
+    cov = mixture.covariances
+    full = {
+        "spherical": lambda j: cov[j] * np.eye(2), "diag": lambda j: np.diag(cov[j]),
+        "tied": lambda j: cov, "full": lambda j: cov[j],
+    }[cov_type]
+    expected = np.column_stack([
+        np.log(mixture.weights[j]) + multivariate_normal(mixture.means[j], full(j)).logpdf(X + 1e3)
+        for j in range(2)
+    ])
+    np.testing.assert_allclose(mixture.log_joint(X + 1e3), expected, rtol=1e-9)
+    np.testing.assert_allclose(mixture.predict_proba(X + 1e3).sum(axis=1), 1.0)
+
+
+def test_ppp_labels_tilted_clusters_where_nearest_centre_cannot():
+    X, y = correlated_pair()
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert model.tree_.mixture.covariance_type == "full"
+    assert adjusted_rand_score(y, model.labels_) == 1.0
+    centres = model.cluster_centers_
+    nearest = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(axis=-1), axis=1)
+    assert adjusted_rand_score(y, nearest) < 0.97
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_labels_are_the_most_probable_cluster():
+    X, _ = correlated_pair(seed=5)
+    model = PPP().fit(X)
+    np.testing.assert_array_equal(np.argmax(model.predict_proba(X), axis=1), model.labels_)
+
+
+def test_cluster_centres_are_their_members_means():
+    X, _ = correlated_pair(seed=6)
+    model = PPP().fit(X)
+    for c in model.tree_.clusters:
+        np.testing.assert_allclose(c.center, X[model.labels_ == c.label].mean(axis=0))
+
+
+@pytest.mark.parametrize("cov_type", COVARIANCE_TYPES)
+def test_each_structure_on_request_and_json_round_trip(cov_type):
+    X, y = correlated_pair(seed=7, n=120)
+    model = PPP(covariance_type=cov_type).fit(X)
+    assert model.tree_.mixture.covariance_type == cov_type
+    loaded = PartitionTree.from_json(model.tree_.to_json())
+    assert loaded.mixture.covariance_type == cov_type
+    np.testing.assert_array_equal(loaded.predict(X), model.labels_)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+
+
+def test_a_version_1_tree_without_mixture_predicts_the_nearest_centre():
+    X, _ = correlated_pair(seed=8, n=100)
+    data = PPP().fit(X).tree_.to_dict()
+    data["version"], data["mixture"] = 1, None
+    old = PartitionTree.from_dict(data)
+    centres = old.cluster_centers
+    nearest = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(axis=-1), axis=1)
+    np.testing.assert_array_equal(old.predict(X), nearest)
+
+
+def test_full_structure_needs_more_rows_than_dimensions_per_cluster():
+    rng = np.random.default_rng(9)
+    X = np.vstack([rng.normal(0, 1, size=(6, 10)), rng.normal(20, 1, size=(40, 10))])
+    y = np.repeat([0, 1], [6, 40])
+    mixture, bics = fit_mixture(X, np.ones(len(X)), y)
+    assert "full" not in bics
+    forced, _ = fit_mixture(X, np.ones(len(X)), y, covariance_types=("full",))
+    assert forced.covariance_type == "diag"
