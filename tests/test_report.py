@@ -88,6 +88,9 @@ def test_cluster_report_has_every_section_and_loads_nothing(clustered):
     assert all(name in page.text["profiles"] for name in tree.feature_names)
     assert all(f"#{n.id}" in page.text["tree"] for n in tree.nodes)
     assert f"Clusterability {tree.clusterability:.2f}" in page.text["summary"]
+    from partitive.report import CLUSTER_SHAPES
+
+    assert f"{CLUSTER_SHAPES[tree.mixture.covariance_type]} (chosen by BIC)" in page.text["summary"]
 
 
 def test_report_command_re_renders_the_same_report_with_the_data(clustered, tmp_path):

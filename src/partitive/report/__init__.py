@@ -144,6 +144,15 @@ def _names(tree) -> list[str]:
     return tree.feature_names or [f"x{j}" for j in range(tree.n_features)]
 
 
+#: How each covariance structure of the clusters' Gaussians reads in the report.
+CLUSTER_SHAPES = {
+    "spherical": "round Gaussians, one spread each",
+    "diag": "Gaussians along the columns' axes, a spread per column each",
+    "tied": "Gaussians of one shared, possibly tilted shape",
+    "full": "Gaussians of their own tilted, elongated shapes",
+}
+
+
 def _summary(tree, source) -> str:
     names = _names(tree)
     listed = ", ".join(escape(n) for n in names[:LISTED_COLUMNS])
@@ -158,6 +167,9 @@ def _summary(tree, source) -> str:
         ("Clusters found", str(tree.n_clusters)),
         ("Clusterability", f"{tree.clusterability:.3f}"),
     ]
+    if tree.mixture is not None:
+        how = "chosen by BIC" if tree.params.get("covariance_type", "auto") == "auto" else "as requested"
+        facts.append(("Cluster shapes", f"{CLUSTER_SHAPES[tree.mixture.covariance_type]} ({how})"))
     reduced = tree.params.get("reduced")
     if reduced:
         facts.insert(3, ("Reduced", f"the tree was grown on {reduced['representatives']:,} weighted "
