@@ -391,11 +391,12 @@ def _assemble(X, w, spread, nodes, labels, mixture, groups, merges, feature_name
     labels = relabel[labels]
     mixture = mixture.subset(np.asarray(order))
     # A cluster is described by its members (the mixture keeps the soft Gaussians).
+    centers = _weighted_centers(X, w, labels, mixture.means)
     clusters = []
     for new, old in enumerate(order):
         members = labels == new
         Wc = w[members].sum()
-        center = w[members] @ X[members] / Wc
+        center = centers[new]
         variance = _variance(X[members], w[members], center, None if spread is None else spread[members])
         clusters.append(
             Cluster(label=new, weight=float(Wc), center=center, variance=variance,
