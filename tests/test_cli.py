@@ -54,6 +54,7 @@ def test_cluster_writes_outputs_that_agree_with_the_api(tmp_path, example, fmt):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_clusters"] == model.n_clusters_
     assert summary["sizes"] == [int(c.weight) for c in model.tree_.clusters]
+    assert summary["covariance_type"] == model.tree_.mixture.covariance_type
     if fmt == "csv":
         labels = np.loadtxt(out / "labels.csv", skiprows=1, dtype=int)
     elif fmt == "npy":
@@ -64,6 +65,20 @@ def test_cluster_writes_outputs_that_agree_with_the_api(tmp_path, example, fmt):
         labels = pq.read_table(out / "labels.parquet").column("cluster").to_numpy()
     assert np.array_equal(labels, model.labels_)
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_covariance_type_option_fixes_the_clusters_shape(tmp_path, example):
+    X, names = example
+    path = write(tmp_path, np.round(X, 6), names, "npy")
+    result = run("cluster", path, "-o", tmp_path / "out", "--covariance-type", "spherical")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["covariance_type"] == "spherical"
+    assert summary["parameters"]["covariance_type"] == "spherical"
+    tree = PartitionTree.from_json(tmp_path / "out" / "tree.json")
+    assert tree.mixture.covariance_type == "spherical"
+    bad = run("cluster", path, "-o", tmp_path / "bad", "--covariance-type", "round")
+    assert bad.exit_code == 2 and "round" in bad.output
 
 
 def test_predict_uses_the_saved_tree_and_its_scaling(tmp_path, example):

@@ -12,6 +12,7 @@ import numpy as np
 from . import PPP, PartitionTree, __version__
 from .datasets import example_path, load_example
 from .io import DataError, Table, read_table, write_labels, write_text
+from .mixture import COVARIANCE_TYPES
 from .progress import Phases
 from .report import render_report
 
@@ -70,6 +71,7 @@ def write_outputs(outdir: Path, model, table: Table, X, standardized: bool) -> P
         "input": str(table.path), "rows": int(X.shape[0]), "columns": table.columns,
         "n_clusters": model.n_clusters_, "sizes": [int(c.weight) for c in tree.clusters],
         "clusterability": model.clusterability_, "most_separable_node": tree.most_separable,
+        "covariance_type": None if tree.mixture is None else tree.mixture.covariance_type,
         "standardized": standardized, "parameters": model.get_params(), "version": __version__,
     }
     # Rendered before the first file is written, so a failure here leaves nothing behind.
@@ -182,10 +184,12 @@ def demo(outdir, quiet):
 @click.option("--alpha", type=float, default=0.8, show_default=True)
 @click.option("--min-cluster-size", type=float, default=None)
 @click.option("--max-clusters", type=int, default=None)
+@click.option("--covariance-type", type=click.Choice(["auto", *COVARIANCE_TYPES]), default="auto",
+              show_default=True, help="Shape of the clusters' Gaussians; 'auto' chooses it by BIC.")
 @click.option("--drop-missing", is_flag=True, help="Skip rows with missing values instead of failing.")
 @quiet_option
 def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alpha,
-            min_cluster_size, max_clusters, drop_missing, quiet):
+            min_cluster_size, max_clusters, covariance_type, drop_missing, quiet):
     """Cluster a CSV, Parquet or NPY file; write labels, tree.json, summary.json and report.html.
 
     \b
@@ -203,8 +207,8 @@ def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alph
             X = (X - mean) / scale
         with phase("Growing the partitive tree"):
             try:
-                model = PPP(validation=validation, tau=tau, alpha=alpha,
-                            min_cluster_size=min_cluster_size, max_clusters=max_clusters).fit(X)
+                model = PPP(validation=validation, tau=tau, alpha=alpha, min_cluster_size=min_cluster_size,
+                            max_clusters=max_clusters, covariance_type=covariance_type).fit(X)
             except ValueError as err:
                 fail(str(err).splitlines()[0])
         tree = model.tree_
