@@ -148,8 +148,10 @@ def fit_tree(
         labels, centers, groups, merges = _merge(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size
         )
-    mixture, labels, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type)
-    tree, labels = _assemble(Xu, wu, su, nodes, labels, mixture, groups, merges, feature_names, params)
+    mixture, labels, posterior, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type)
+    tree, labels = _assemble(
+        Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
+    )
     return tree, labels[inverse]
 
 
@@ -192,15 +194,11 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
             node["reason"] = "all points identical"
             continue
         node["direction"], node["threshold"] = split.direction, split.threshold
-        left, right = idx[~split.goes_right], idx[split.goes_right]
-        small = min(w[left].sum(), w[right].sum()) < min_cluster_size
+        left, right, small = _sides(w, idx, split, min_cluster_size)
         if n_clusters is not None:
             distinct, evidence, p_value = not small, None, None
         else:
-            distinct, evidence, p_value = rule.evaluate(
-                X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
-                spread=None if spread is None else spread[idx],
-            )
+            distinct, evidence, p_value = _growth_test(X, w, spread, idx, split, rule)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         if not distinct and not small and n_clusters is None:
             distinct = any(
@@ -229,15 +227,25 @@ def _split_below(X, w, spread, idx, rule, min_cluster_size, depth) -> bool:
     split = two_means(X[idx], w[idx])
     if split is None:
         return False
-    left, right = idx[~split.goes_right], idx[split.goes_right]
-    if min(w[left].sum(), w[right].sum()) < min_cluster_size:
+    left, right, small = _sides(w, idx, split, min_cluster_size)
+    if small:
         return False
-    distinct, _, _ = rule.evaluate(
-        X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
-        spread=None if spread is None else spread[idx],
-    )
+    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule)
     return distinct or any(
         _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1) for side in (left, right)
+    )
+
+
+def _sides(w, idx, split, min_cluster_size):
+    """The two children's rows, and whether either weighs less than ``min_cluster_size``."""
+    left, right = idx[~split.goes_right], idx[split.goes_right]
+    return left, right, min(w[left].sum(), w[right].sum()) < min_cluster_size
+
+
+def _growth_test(X, w, spread, idx, split, rule):
+    return rule.evaluate(
+        X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
+        spread=None if spread is None else spread[idx],
     )
 
 
@@ -352,7 +360,8 @@ def _drop_empty(labels, centers, groups, w):
 
 
 def _fit_gaussians(X, w, spread, labels, groups, covariance_type):
-    """The lowest-BIC mixture from the partition, and every row's most probable cluster.
+    """The lowest-BIC mixture from the partition, every row's most probable cluster and
+    its posterior probability.
 
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
@@ -362,13 +371,13 @@ def _fit_gaussians(X, w, spread, labels, groups, covariance_type):
         X, w, labels, spread, sample_size=None if spread is None else X.shape[0],
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
     )
-    labels = mixture.predict(X)
+    labels, posterior = mixture.assign(X)
     alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
     if alive.size < mixture.n_components:
         mixture = mixture.subset(alive)
-        labels = mixture.predict(X)
+        labels, posterior = mixture.assign(X)
         groups = [groups[c] for c in alive]
-    return mixture, labels, groups
+    return mixture, labels, posterior, groups
 
 
 # -- the result ------------------------------------------------------------------------
@@ -382,7 +391,7 @@ def _variance(X, w, center, spread):
     return w @ scatter / w.sum()
 
 
-def _assemble(X, w, spread, nodes, labels, mixture, groups, merges, feature_names, params):
+def _assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, feature_names, params):
     leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
     # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
     order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
@@ -414,7 +423,7 @@ def _assemble(X, w, spread, nodes, labels, mixture, groups, merges, feature_name
     tree = PartitionTree(
         nodes=tree_nodes, clusters=clusters, merges=merges, most_separable=most_separable,
         feature_names=feature_names, params=dict(params or {}), mixture=mixture,
+        # The mixture's confidence in the labels: each row's posterior of its own cluster.
+        clusterability=float(w @ posterior / w.sum()),
     )
-    own = np.take_along_axis(mixture.predict_proba(X), labels[:, None], axis=1).ravel()
-    tree.clusterability = float(w @ own / w.sum())
     return tree, labels

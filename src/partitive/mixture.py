@@ -86,6 +86,17 @@ class Mixture:
             out[start : start + block.shape[0]] = np.argmax(block, axis=1)
         return out
 
+    def assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``predict(X)`` and each row's posterior probability of that component."""
+        labels = np.empty(X.shape[0], dtype=np.intp)
+        posterior = np.empty(X.shape[0])
+        for start, block in self._log_joint_blocks(X):
+            stop = start + block.shape[0]
+            labels[start:stop] = np.argmax(block, axis=1)
+            best = np.take_along_axis(block, labels[start:stop, None], axis=1).ravel()
+            posterior[start:stop] = np.exp(best - logsumexp(block, axis=1))
+        return labels, posterior
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = self.log_joint(X)
         out -= logsumexp(out, axis=1, keepdims=True)
