@@ -53,3 +53,22 @@ def test_a_small_blob_cut_with_a_chance_dip_is_merged_back():
     model = PPP().fit(X)
     assert model.n_clusters_ == 1
     assert [m.dbic < 0 for m in model.tree_.merges] == [True]
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "cube"])
+def test_many_dimensions_no_structure_no_split(shape):
+    # On 128 dimensions a 2-means direction makes one cluster's dip p-value 0; before
+    # the dip was compared with its simulated null there, this Gaussian gave 21 clusters.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20_000, 128)) if shape == "gaussian" else rng.random((20_000, 128))
+    assert PPP().fit(X).n_clusters_ == 1
+
+
+def test_many_dimensions_separated_blobs():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(10, 128)) * 6 / np.sqrt(64)
+    y = np.arange(3000) % 10
+    X = centers[y] + rng.normal(size=(3000, 128))
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 10
+    assert adjusted_rand_score(y, model.labels_) == 1.0

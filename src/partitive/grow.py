@@ -33,7 +33,7 @@ import numpy as np
 from .mixture import COVARIANCE_TYPES, fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
-from .validate import axis_evidence, dip_test, full_evidence
+from .validate import HIGH_D_FROM, axis_evidence, dip_critical, dip_test, full_evidence
 
 #: Lloyd iterations for the global refinement; it converges long before on real data.
 MAX_REFINE_ITER = 300
@@ -77,13 +77,19 @@ class Rule:
         # sample size of the tests.
         W = w.sum()
         n_eff = W if spread is None else min(W, X.shape[0])
-        _, p_value = dip_test(t, w, t_spread, sample_size=n_eff)
+        dip, p_value = dip_test(t, w, t_spread, sample_size=n_eff)
         # n points span at most n - 1 dimensions: that, not d, is what the 2-means
         # direction can be fitted to.  Where a node has few points per dimension a
         # direction exists along which any split looks clean, so the mixture evidence
         # is trusted only with MIXTURE_POINTS_PER_DIM points per spanned dimension.
         d_eff = max(1, min(X.shape[1], X.shape[0] - 1))
-        distinct = p_value < self.dip_threshold(d_eff, leniency) or (
+        if d_eff > HIGH_D_FROM:
+            # There the fitted direction makes one cluster's p-value 0: the dip itself
+            # is compared with the simulated null (docs/method.md).
+            bimodal = dip > dip_critical(min(1.0, leniency * self.dip_level), n_eff, d_eff)
+        else:
+            bimodal = p_value < self.dip_threshold(d_eff, leniency)
+        distinct = bimodal or (
             n_eff >= MIXTURE_POINTS_PER_DIM * d_eff
             and evidence.dbic > 0
             and min(evidence.scores) >= self.alpha

@@ -138,6 +138,106 @@ def _mixture_evidence(log_joint, w, goes_right, ll_one, p_one, p_two, W, tau) ->
 DIP_TABLE_MAX_N = 72_000
 
 
+#: Above this many spanned dimensions the dip's p-value on a fitted direction is 0 for
+#: most draws of one cluster, so the dip itself is compared with a simulated null.
+HIGH_D_FROM = 64
+#: The grid of that null (``benchmarks/dip_null.py``): levels, points, dimensions.
+DIP_NULL_LEVELS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
+DIP_NULL_N = (100, 200, 500, 1000, 2000, 5000, 10000)
+DIP_NULL_D = (64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+#: sqrt(n) times the dip that n points uniform in a d-cube exceed with probability
+#: ``level`` on their 2-means direction (``python benchmarks/dip_null.py``, fixed seeds).
+DIP_NULL_SQRT_N_DIP = np.array([
+    [  # level 0.01; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.8034, 0.8525, 0.9334, 1.111, 1.211, 1.316, 1.576, 1.732, 2.1],
+        [0.8685, 0.9125, 0.9334, 1.111, 1.211, 1.316, 1.576, 1.732, 2.1],
+        [0.8428, 0.9455, 1.038, 1.169, 1.211, 1.316, 1.576, 1.732, 2.1],
+        [0.8965, 1.048, 1.104, 1.22, 1.346, 1.445, 1.576, 1.732, 2.1],
+        [0.9078, 0.9872, 1.117, 1.283, 1.415, 1.637, 1.76, 1.918, 2.1],
+        [0.8675, 1.013, 1.151, 1.329, 1.484, 1.691, 1.943, 2.265, 2.392],
+        [0.8398, 0.9954, 1.138, 1.342, 1.494, 1.806, 2.03, 2.389, 2.587],
+    ],
+    [  # level 0.02; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.7798, 0.8237, 0.9088, 1.087, 1.209, 1.309, 1.558, 1.715, 2.062],
+        [0.7808, 0.9083, 0.9088, 1.087, 1.209, 1.309, 1.558, 1.715, 2.062],
+        [0.8274, 0.9216, 1.016, 1.162, 1.209, 1.309, 1.558, 1.715, 2.062],
+        [0.8843, 0.9835, 1.074, 1.21, 1.309, 1.438, 1.558, 1.715, 2.062],
+        [0.8714, 0.9763, 1.094, 1.273, 1.401, 1.587, 1.741, 1.917, 2.062],
+        [0.8456, 0.9972, 1.137, 1.306, 1.471, 1.666, 1.923, 2.257, 2.39],
+        [0.8288, 0.9854, 1.12, 1.324, 1.462, 1.781, 2.001, 2.341, 2.575],
+    ],
+    [  # level 0.05; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.706, 0.7901, 0.8939, 0.9813, 1.117, 1.285, 1.487, 1.684, 2.018],
+        [0.7491, 0.8625, 0.8939, 0.9813, 1.117, 1.285, 1.487, 1.684, 2.018],
+        [0.8002, 0.8893, 0.961, 1.083, 1.117, 1.285, 1.487, 1.684, 2.018],
+        [0.8465, 0.9552, 1.034, 1.158, 1.254, 1.414, 1.487, 1.684, 2.018],
+        [0.8512, 0.9496, 1.077, 1.249, 1.352, 1.538, 1.687, 1.847, 2.018],
+        [0.8287, 0.9772, 1.082, 1.291, 1.446, 1.647, 1.882, 2.201, 2.345],
+        [0.7975, 0.9666, 1.086, 1.282, 1.441, 1.751, 1.942, 2.288, 2.556],
+    ],
+    [  # level 0.1; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.6871, 0.7389, 0.8477, 0.949, 1.091, 1.244, 1.437, 1.638, 1.95],
+        [0.712, 0.8178, 0.8477, 0.949, 1.091, 1.244, 1.437, 1.638, 1.95],
+        [0.7688, 0.8692, 0.9377, 1.042, 1.091, 1.244, 1.437, 1.638, 1.95],
+        [0.7816, 0.913, 0.9916, 1.123, 1.232, 1.36, 1.437, 1.638, 1.95],
+        [0.8125, 0.9196, 1.043, 1.204, 1.314, 1.497, 1.652, 1.819, 1.95],
+        [0.8048, 0.9431, 1.05, 1.251, 1.396, 1.627, 1.826, 2.118, 2.316],
+        [0.7634, 0.9269, 1.047, 1.264, 1.406, 1.7, 1.902, 2.268, 2.526],
+    ],
+    [  # level 0.2; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.6395, 0.6858, 0.7951, 0.9012, 1.049, 1.19, 1.396, 1.591, 1.883],
+        [0.6734, 0.7578, 0.7951, 0.9012, 1.049, 1.19, 1.396, 1.591, 1.883],
+        [0.7281, 0.8192, 0.8958, 0.9735, 1.049, 1.19, 1.396, 1.591, 1.883],
+        [0.7345, 0.8654, 0.9503, 1.09, 1.163, 1.31, 1.396, 1.591, 1.883],
+        [0.7557, 0.883, 1.005, 1.148, 1.282, 1.461, 1.577, 1.744, 1.883],
+        [0.7606, 0.8925, 1.024, 1.201, 1.353, 1.591, 1.776, 2.069, 2.266],
+        [0.7257, 0.8888, 1.001, 1.229, 1.376, 1.663, 1.866, 2.214, 2.486],
+    ],
+    [  # level 0.4; rows n = 100, 200, 500, 1000, 2000, 5000, 10000
+        [0.5796, 0.6372, 0.735, 0.8471, 0.9781, 1.123, 1.337, 1.504, 1.825],
+        [0.6114, 0.6927, 0.735, 0.8471, 0.9781, 1.123, 1.337, 1.504, 1.825],
+        [0.6578, 0.7618, 0.8247, 0.9023, 0.9781, 1.123, 1.337, 1.504, 1.825],
+        [0.684, 0.8072, 0.8954, 0.9983, 1.103, 1.228, 1.337, 1.504, 1.825],
+        [0.7057, 0.8311, 0.9365, 1.084, 1.226, 1.383, 1.515, 1.667, 1.825],
+        [0.7239, 0.8401, 0.9647, 1.142, 1.296, 1.539, 1.718, 1.992, 2.184],
+        [0.6827, 0.8481, 0.9623, 1.16, 1.33, 1.594, 1.816, 2.159, 2.413],
+    ],
+])
+
+
+def dip_critical(level: float, n: float, d_eff: int) -> float:
+    """The dip above which a 2-means split of n points spanning ``d_eff`` dimensions is
+    two clusters at ``level``, from the simulated null.
+
+    Interpolated in log n, log d and log level; beyond the grid the nearest edge is
+    used (levels outside it take the nearest level's value).
+    """
+    level = min(max(level, DIP_NULL_LEVELS[0]), DIP_NULL_LEVELS[-1])
+    rows = _interp_index(n, DIP_NULL_N)
+    cols = _interp_index(d_eff, DIP_NULL_D)
+    at_level = [_bilinear(plane, rows, cols) for plane in DIP_NULL_SQRT_N_DIP]
+    sqrt_n_dip = np.interp(np.log(level), np.log(DIP_NULL_LEVELS), at_level)
+    return float(sqrt_n_dip / np.sqrt(max(n, 1.0)))
+
+
+def _interp_index(value: float, grid: tuple) -> tuple[int, int, float]:
+    """The grid indices either side of ``value`` and the upper one's weight, in log scale."""
+    logs = np.log(grid)
+    x = min(max(np.log(value), logs[0]), logs[-1])
+    upper = int(min(np.searchsorted(logs, x, side="right"), len(grid) - 1))
+    lower = max(upper - 1, 0)
+    span = logs[upper] - logs[lower]
+    return lower, upper, 0.0 if span == 0 else float((x - logs[lower]) / span)
+
+
+def _bilinear(plane: np.ndarray, rows, cols) -> float:
+    (r0, r1, fr), (c0, c1, fc) = rows, cols
+    top = (1 - fc) * plane[r0, c0] + fc * plane[r0, c1]
+    bottom = (1 - fc) * plane[r1, c0] + fc * plane[r1, c1]
+    return float((1 - fr) * top + fr * bottom)
+
+
 #: Points standing for groups enter the dip test as this many quantiles of their spread.
 SPREAD_QUANTILES = 8
 
