@@ -342,8 +342,11 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size):
 
 
 def _neighbour_pairs(centers):
+    from scipy.spatial.distance import cdist
+
     k = centers.shape[0]
-    sq = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=-1)
+    # Pair by pair, so no k x k x d array (1 GB for 400 leaves in 768-D).
+    sq = cdist(centers, centers, "sqeuclidean")
     np.fill_diagonal(sq, np.inf)
     pairs = set()
     for i in range(k):

