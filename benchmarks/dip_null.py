@@ -14,7 +14,9 @@ For each (n points, d dimensions) the script draws points uniformly in the unit 
 it, is uniform), splits them by 2-means exactly as PPP does, and records sqrt(n) times
 the dip on the split direction.  It prints the ``1 - level`` quantile for each level:
 the dip above which PPP calls such a node two clusters and keeps the level.  Seeds are
-fixed, so the table is reproducible.
+fixed, so the table is reproducible.  Cells with d >= n are simulated too: n points
+span only n - 1 dimensions, but the more dimensions they lie in, the more cleanly a
+fitted direction separates them (300 points: sqrt(n) dip about 1.0 in 299-D, 1.4 in 768-D).
 """
 
 from __future__ import annotations
@@ -39,16 +41,6 @@ def null_sqrt_n_dips(n: int, d: int, reps: int) -> np.ndarray:
     return out
 
 
-def fill_impossible(table: np.ndarray) -> np.ndarray:
-    """Cells with d > n - 1 never occur (PPP uses d_eff = min(d, n - 1)); they take the
-    next n's value, so that interpolation between numbers of points stays in measured cells."""
-    table = table.copy()
-    for i in range(table.shape[1] - 2, -1, -1):
-        gap = np.isnan(table[:, i])
-        table[:, i][gap] = table[:, i + 1][gap]
-    return table
-
-
 def format_table(table: np.ndarray) -> str:
     """The table as the Python literal in partitive/validate.py."""
     lines = ["DIP_NULL_SQRT_N_DIP = np.array(["]
@@ -68,13 +60,11 @@ def main(argv=None) -> None:
     table = np.full((len(DIP_NULL_LEVELS), len(DIP_NULL_N), len(DIP_NULL_D)), np.nan)
     for i, n in enumerate(DIP_NULL_N):
         for j, d in enumerate(DIP_NULL_D):
-            if d > n - 1:
-                continue
             dips = null_sqrt_n_dips(n, d, args.reps)
             table[:, i, j] = np.quantile(dips, 1.0 - np.asarray(DIP_NULL_LEVELS))
         print(f"# n = {n} done ({time.perf_counter() - start:.0f} s)", flush=True)
     print(f"# {args.reps} draws per cell, {time.perf_counter() - start:.0f} s")
-    print(format_table(fill_impossible(table)))
+    print(format_table(table))
 
 
 if __name__ == "__main__":

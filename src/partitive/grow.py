@@ -85,8 +85,9 @@ class Rule:
         d_eff = max(1, min(X.shape[1], X.shape[0] - 1))
         if d_eff > HIGH_D_FROM:
             # There the fitted direction makes one cluster's p-value 0: the dip itself
-            # is compared with the simulated null (docs/method.md).
-            bimodal = dip > dip_critical(min(1.0, leniency * self.dip_level), n_eff, d_eff)
+            # is compared with the simulated null (docs/method.md).  Its bias grows with
+            # the dimensions the points lie in, even beyond the n - 1 they span.
+            bimodal = dip > dip_critical(min(1.0, leniency * self.dip_level), n_eff, X.shape[1])
         else:
             bimodal = p_value < self.dip_threshold(d_eff, leniency)
         distinct = bimodal or (
