@@ -1,6 +1,6 @@
 """Growing a partitive tree and turning its leaves into clusters.
 
-Three stages, all deterministic (see docs/method.md for the evidence behind each):
+Four stages, all deterministic (see docs/method.md for the evidence behind each):
 
 1. **Grow** top-down, largest node first.  Each node is split by 2-means
    (:mod:`partitive.split`) and the split is accepted when the node is *not one
