@@ -33,7 +33,7 @@ import numpy as np
 from .mixture import COVARIANCE_TYPES, fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
-from .validate import HIGH_D_FROM, axis_evidence, dip_critical, dip_test, full_evidence
+from .validate import HIGH_D_FROM, axis_evidence, dip_critical, dip_test, full_evidence, unimodal_gain
 
 #: Lloyd iterations for the global refinement; it converges long before on real data.
 MAX_REFINE_ITER = 300
@@ -92,11 +92,16 @@ class Rule:
             bimodal = p_value < self.dip_threshold(d_eff, leniency)
         distinct = bimodal or (
             n_eff >= MIXTURE_POINTS_PER_DIM * d_eff
-            and evidence.dbic > 0
             and min(evidence.scores) >= self.alpha
-            and evidence.dbic / W > self.effect
+            and self._clearly_better(evidence.dbic, W)
+            # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
+            # beat one cluster of such a shape along the split (two more parameters).
+            and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread) + 2.0 * np.log(W), W)
         )
         return distinct, evidence, p_value
+
+    def _clearly_better(self, dbic: float, W: float) -> bool:
+        return dbic > 0 and dbic / W > self.effect
 
 
 def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
