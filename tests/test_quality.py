@@ -50,8 +50,9 @@ def test_no_structure_no_split():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known defect (docs/method.md, 'Correlated features'): where children are too "
-    "small for full covariances the evidence is diagonal in the features and reads "
+    reason="known defect (docs/method.md, 'One cluster at an angle to the features'): where "
+    "children are too small for full covariances the evidence is diagonal in the features "
+    "and reads "
     "correlated features as two clusters; this draw gives 7",
 )
 def test_one_gaussian_at_an_angle_to_the_features_is_one_cluster():
