@@ -120,8 +120,8 @@ def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> n
 
 #: Coarse groups searched for a row's seed.  The nearest seed often lies in a group
 #: other than the nearest coarse seed's: with one group, 52 % of rows of 64 blobs in
-#: 32-D missed it and 12 % landed with another blob's rows (5 % with the exact nearest
-#: seed); three groups halve both (docs/method.md).
+#: 32-D missed it and 12 % landed with another blob's rows; with two, 34 % and 7 %
+#: (5 % with the exact nearest seed), for 25 % more time at 1e6 (docs/method.md).
 CODEBOOK_PROBES = 2
 
 
