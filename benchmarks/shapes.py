@@ -12,7 +12,9 @@ draws (fixed seeds), for one shape:
 - ``cube``, ``ball``: uniform (flat, light tails);
 - ``t3``: Student's t with 3 degrees of freedom in every feature (heavy tails);
 - ``lognormal`` (sigma 0.5), ``exponential``: every feature skewed;
-- ``banana``: a Gaussian bent into a curve; ``elongated``: a 1:10 Gaussian.
+- ``banana``: a Gaussian bent into a curve; ``elongated``: a Gaussian with standard
+  deviations from 10 down to 1 along the features; ``tilted``: the same Gaussian turned
+  by a random rotation, so its features are correlated.
 
 The right answer is 1 everywhere.  ``--power`` adds the same fits after a per-feature
 Yeo-Johnson transform (``sklearn.preprocessing.PowerTransformer``), the usual remedy
@@ -25,6 +27,7 @@ import argparse
 import time
 
 import numpy as np
+from scipy.stats import special_ortho_group
 
 from partitive import PPP
 
@@ -40,7 +43,9 @@ def shapes(rng: np.random.Generator, n: int, d: int):
     banana = rng.normal(size=(n, d))
     banana[:, 1] += 0.5 * banana[:, 0] ** 2
     yield "banana", banana
-    yield "elongated", rng.normal(size=(n, d)) * np.r_[10.0, np.ones(d - 1)]
+    elongated = rng.normal(size=(n, d)) * np.geomspace(10.0, 1.0, d)
+    yield "elongated", elongated
+    yield "tilted", elongated @ special_ortho_group.rvs(d, random_state=rng)
 
 
 def main() -> None:

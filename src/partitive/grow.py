@@ -34,7 +34,15 @@ import numpy as np
 from .mixture import COVARIANCE_TYPES, fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
-from .validate import HIGH_D_FROM, axis_evidence, dip_critical, dip_test, full_evidence, unimodal_gain
+from .validate import (
+    HIGH_D_FROM,
+    axis_evidence,
+    dip_critical,
+    dip_test,
+    full_evidence,
+    looks_gaussian,
+    unimodal_gain,
+)
 
 #: Lloyd iterations for the global refinement; it converges long before on real data.
 MAX_REFINE_ITER = 300
@@ -49,6 +57,10 @@ MIXTURE_POINTS_PER_DIM = 10
 #: all look like one cluster: a 2-means projection of a node holding many clusters
 #: superimposes them and can look unimodal while its children's do not.
 LOOKAHEAD_DEPTH = 1
+#: A node consistent with one Gaussian (``validate.looks_gaussian``, each of its three
+#: tests at this level) is not cut on diagonal mixture evidence, nor looked below.  At
+#: 1 % about 2-3 % of single Gaussians fail a test and may still be cut that way.
+GAUSSIAN_LEVEL = 0.01
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,11 @@ class Rule:
         # noise look bimodal on it, more so as dimensions grow: the level shrinks.
         return min(1.0, leniency * self.dip_level) * min(1.0, (2.0 / d_eff) ** 2)
 
-    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None):
+    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None, diagonal_ok=True):
+        """Whether the split node is more than one cluster; its evidence and dip p-value.
+
+        ``diagonal_ok=False``: mixture evidence diagonal in the features does not count.
+        """
         t = X @ direction
         t_spread = None if spread is None else spread @ direction**2
         if self.validation == "full":
@@ -98,11 +114,24 @@ class Rule:
             # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
             # beat one cluster of such a shape along the split (two more parameters).
             and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread) + 2.0 * np.log(W), W)
+            and (not evidence.diagonal or (diagonal_ok and _not_one_gaussian(X, w, spread, t)))
         )
         return distinct, evidence, p_value
 
     def _clearly_better(self, dbic: float, W: float) -> bool:
         return dbic > 0 and dbic / W > self.effect
+
+
+def _not_one_gaussian(X, w, spread, t) -> bool:
+    """Whether diagonal mixture evidence on these points may be believed.
+
+    Two diagonal Gaussians side by side follow a correlation that one cannot, so they
+    read one Gaussian at an angle to the features as several clusters: that reading is
+    believed only where the points are not one Gaussian.  Representatives keep
+    per-feature spreads, not the within-covariances and fourth moments the test needs,
+    so on reduced input it is not made (docs/method.md).
+    """
+    return spread is not None or not looks_gaussian(X, w, t, GAUSSIAN_LEVEL)
 
 
 def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
@@ -213,9 +242,15 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
         else:
             distinct, evidence, p_value = _growth_test(X, w, spread, idx, split, rule)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
-        if not distinct and not small and n_clusters is None:
+        # A node refused although it is not one Gaussian may still hold clusters that
+        # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
+        # cut flat on one side), and a refusal on full covariances is not overruled by
+        # diagonal evidence below it, which reads correlation as clusters.
+        if not distinct and not small and n_clusters is None and _not_one_gaussian(
+            X[idx], w[idx], None if spread is None else spread[idx], X[idx] @ split.direction
+        ):
             distinct = any(
-                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH)
+                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH, evidence.diagonal)
                 for side in (left, right)
             )
         if small:
@@ -233,7 +268,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
     return nodes
 
 
-def _split_below(X, w, spread, idx, rule, min_cluster_size, depth) -> bool:
+def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok) -> bool:
     """Whether a node's split, or one below it down to ``depth``, is accepted."""
     if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
         return False
@@ -243,9 +278,9 @@ def _split_below(X, w, spread, idx, rule, min_cluster_size, depth) -> bool:
     left, right, small = _sides(w, idx, split, min_cluster_size)
     if small:
         return False
-    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule)
+    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule, diagonal_ok)
     return distinct or any(
-        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1) for side in (left, right)
+        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1, diagonal_ok) for side in (left, right)
     )
 
 
@@ -255,10 +290,10 @@ def _sides(w, idx, split, min_cluster_size):
     return left, right, min(w[left].sum(), w[right].sum()) < min_cluster_size
 
 
-def _growth_test(X, w, spread, idx, split, rule):
+def _growth_test(X, w, spread, idx, split, rule, diagonal_ok=True):
     return rule.evaluate(
         X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
-        spread=None if spread is None else spread[idx],
+        spread=None if spread is None else spread[idx], diagonal_ok=diagonal_ok,
     )
 
 

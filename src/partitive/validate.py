@@ -17,7 +17,7 @@ EM (which is exactly what we must not do) and take no sample weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import logsumexp
@@ -30,6 +30,8 @@ class Evidence:
     dbic: float
     scores: tuple[float, float]
     own_posterior: np.ndarray
+    #: The Gaussians were diagonal in the features (children too small for full ones).
+    diagonal: bool = False
 
 
 def _variance_floor(total_variance: float) -> float:
@@ -85,9 +87,10 @@ def full_evidence(X, w, goes_right, tau, spread=None) -> Evidence:
             np.log(Ws / W) + _gaussian_loglik(X, w, full, floor, fit_on=side, spread=spread)
         )
     n_cov = d * (d + 1) // 2 if full else d
-    return _mixture_evidence(
+    evidence = _mixture_evidence(
         np.vstack(components), w, goes_right, ll_one, d + n_cov, 2 * (d + n_cov) + 1, W, tau
     )
+    return replace(evidence, diagonal=not full)
 
 
 def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
@@ -118,6 +121,82 @@ def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
         if spread is not None:
             maha = maha + spread @ (1.0 / var)
     return -0.5 * (X.shape[1] * LOG_2PI + logdet + maha)
+
+
+#: Mardia's skewness costs n q^3 in q dimensions: the check looks at the node's leading
+#: principal dimensions only (a projection of one Gaussian is one Gaussian).
+GAUSSIAN_CHECK_DIMS = 32
+
+
+def looks_gaussian(X, w, t, level) -> bool:
+    """Whether the points are consistent with one Gaussian, each test at ``level``.
+
+    Mardia's skewness and kurtosis look at all directions at once, so a flat top along
+    one of many dimensions (two overlapping clusters side by side) is diluted in them;
+    it is tested on its own along ``t``, the points' projection on the split direction.
+    """
+    return flat_top_p(t, w) >= level and min(mardia_p_values(X, w)) >= level
+
+
+def flat_top_p(t, w) -> float:
+    """One-sided p-value of a kurtosis below the Gaussian's (3) along the projection ``t``.
+
+    The sample kurtosis' exact mean and variance under a Gaussian (Pearson 1931), with
+    the total weight as the sample size.
+    """
+    from scipy.stats import norm
+
+    W = float(w.sum())
+    if W <= 3:
+        return 1.0
+    p = w / W
+    centred = t - p @ t
+    variance = p @ centred**2
+    if not variance > 0:
+        return 1.0
+    kurtosis = p @ centred**4 / variance**2
+    mean = 3 * (W - 1) / (W + 1)
+    sd = np.sqrt(24 * W * (W - 1) ** 2 / ((W - 3) * (W - 2) * (W + 3) * (W + 5)))
+    return float(norm.cdf((kurtosis - mean) / sd))
+
+
+def mardia_p_values(X, w) -> tuple[float, float]:
+    """p-values of Mardia's multivariate skewness and kurtosis tests of one Gaussian.
+
+    Mardia (1970); skewness with his small-sample correction, kurtosis two-sided.  They
+    do not depend on the axes: they are computed whitened in the points' principal
+    axes, at most ``GAUSSIAN_CHECK_DIMS`` of them.  The sample size is the total weight
+    (duplicating a row is doubling its weight).  scipy and scikit-learn have no
+    weighted multivariate normality test, hence this one.
+    """
+    from scipy.stats import chi2, norm
+
+    W = float(w.sum())
+    p = w / W
+    Xc = X - p @ X
+    if X.shape[1] <= X.shape[0]:
+        lam, axes = np.linalg.eigh((Xc * p[:, None]).T @ Xc)
+    else:
+        # More features than points: the Gram matrix has the same non-zero spectrum.
+        root = Xc * np.sqrt(p)[:, None]
+        lam, u = np.linalg.eigh(root @ root.T)
+        axes = root.T @ u / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
+    keep = lam > lam[-1] * 1e-10
+    keep[: max(0, keep.size - GAUSSIAN_CHECK_DIMS)] = False
+    q = int(keep.sum())
+    if q == 0 or W <= q + 2:
+        return 1.0, 1.0
+    Z = Xc @ (axes[:, keep] / np.sqrt(lam[keep]))
+    # Skewness: the squared norm of the third-moment tensor.
+    pairs = (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], q * q)
+    third = (Z * p[:, None]).T @ pairs
+    b1 = float((third * third).sum())
+    correction = (q + 1) * (W + 1) * (W + 3) / (W * ((W + 1) * (q + 1) - 6))
+    skew_p = chi2.sf(W * b1 * correction / 6, q * (q + 1) * (q + 2) / 6)
+    # Kurtosis: the mean squared Mahalanobis distance.
+    m = (Z * Z).sum(axis=1)
+    kurtosis_z = (p @ (m * m) - q * (q + 2) * (W - 1) / (W + 1)) / np.sqrt(8 * q * (q + 2) / W)
+    return float(skew_p), float(2 * norm.sf(abs(kurtosis_z)))
 
 
 def _mixture_evidence(log_joint, w, goes_right, ll_one, p_one, p_two, W, tau) -> Evidence:

@@ -1,0 +1,66 @@
+"""The one-Gaussian check behind diagonal mixture evidence (Mardia's tests)."""
+
+import numpy as np
+from numpy.testing import assert_allclose
+from scipy.stats import special_ortho_group
+
+from partitive.validate import flat_top_p, looks_gaussian, mardia_p_values
+
+
+def skewed_cloud(seed, n=400, d=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    X[:, 0] += rng.exponential(size=n)
+    return X
+
+
+def test_p_values_do_not_depend_on_rotation_translation_or_scale():
+    X = skewed_cloud(0)
+    w = np.ones(len(X))
+    expected = mardia_p_values(X, w)
+    assert 1e-6 < min(expected) < 0.5  # a case where the statistics matter
+    for seed in range(3):
+        R = special_ortho_group.rvs(X.shape[1], random_state=seed)
+        assert_allclose(mardia_p_values(3.7 * X @ R + 11.0, w), expected, rtol=1e-7)
+
+
+def test_duplicating_every_row_is_weight_two():
+    X = skewed_cloud(1)
+    twice = mardia_p_values(np.vstack([X, X]), np.ones(2 * len(X)))
+    assert_allclose(mardia_p_values(X, np.full(len(X), 2.0)), twice, rtol=1e-9)
+
+
+def test_more_features_than_points_matches_the_points_own_span():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 200)) @ np.diag(np.geomspace(5.0, 1.0, 200))
+    X[:, 0] += rng.exponential(size=60)
+    w = np.ones(60)
+    basis, _ = np.linalg.qr((X - X.mean(axis=0)).T)  # 200 x 60, spans the centred rows
+    assert_allclose(mardia_p_values(X, w), mardia_p_values(X @ basis, w), rtol=1e-6)
+
+
+def test_one_tilted_gaussian_looks_gaussian_in_nearly_every_draw():
+    passed = 0
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        d = (2, 5, 10, 20, 40)[seed % 5]
+        X = rng.normal(size=(500, d)) * np.geomspace(10.0, 1.0, d)
+        X = X @ special_ortho_group.rvs(d, random_state=seed)
+        first_axis = np.linalg.eigh(np.cov(X.T))[1][:, -1]
+        passed += looks_gaussian(X, np.ones(500), X @ first_axis, 0.01)
+    assert passed >= 47  # two tests at 1 % each: about 49 expected
+
+
+def test_two_overlapping_clusters_show_a_flat_top_that_mardia_dilutes():
+    rng = np.random.default_rng(3)
+    pair = np.vstack([rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + [4.0, 0, 0, 0]])
+    w = np.ones(600)
+    # Symmetric, so no skewness; the flat top is one direction of four in the kurtosis.
+    assert min(mardia_p_values(pair, w)) > 0.005
+    assert flat_top_p(pair[:, 0], w) < 1e-6
+    assert not looks_gaussian(pair, w, pair[:, 0], 0.01)
+
+
+def test_a_skewed_cluster_does_not_look_gaussian():
+    exponential = np.random.default_rng(4).exponential(size=(600, 4))
+    assert mardia_p_values(exponential, np.ones(600))[0] < 1e-6
