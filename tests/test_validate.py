@@ -64,3 +64,15 @@ def test_two_overlapping_clusters_show_a_flat_top_that_mardia_dilutes():
 def test_a_skewed_cluster_does_not_look_gaussian():
     exponential = np.random.default_rng(4).exponential(size=(600, 4))
     assert mardia_p_values(exponential, np.ones(600))[0] < 1e-6
+
+
+def test_a_few_strays_do_not_hide_a_gaussian_but_a_small_cluster_is_not_strays():
+    # A 2-means cut high in the tree can leave a few points of a far cluster in a node.
+    rng = np.random.default_rng(5)
+    body = rng.normal(size=(2000, 6)) @ special_ortho_group.rvs(6, random_state=5) * 3.0
+    far = rng.normal(size=(60, 6)) + 40.0
+    w = np.ones(2010)
+    with_strays = np.vstack([body, far[:10]])
+    assert min(mardia_p_values(with_strays, w)) > 0.01
+    with_cluster = np.vstack([body, far])  # 3 % of the weight
+    assert max(mardia_p_values(with_cluster, np.ones(2060))) == 0.0

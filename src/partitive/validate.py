@@ -18,6 +18,7 @@ EM (which is exactly what we must not do) and take no sample weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import logsumexp
@@ -160,33 +161,41 @@ def flat_top_p(t, w) -> float:
     return float(norm.cdf((kurtosis - mean) / sd))
 
 
+#: Mardia's tests look at the points inside the Gaussian's 1 - STRAY_LEVEL ellipsoid:
+#: a 2-means cut high in the tree leaves a few points of a far cluster in a node, and
+#: their huge distances alone would reject the Gaussian the rest of the node is.
+STRAY_LEVEL = 1e-3
+#: More weight than this outside the ellipsoid is not a few strays: not one Gaussian.
+STRAY_SHARE = 0.01
+
+
 def mardia_p_values(X, w) -> tuple[float, float]:
     """p-values of Mardia's multivariate skewness and kurtosis tests of one Gaussian.
 
-    Mardia (1970); skewness with his small-sample correction, kurtosis two-sided.  They
-    do not depend on the axes: they are computed whitened in the points' principal
-    axes, at most ``GAUSSIAN_CHECK_DIMS`` of them.  The sample size is the total weight
-    (duplicating a row is doubling its weight).  scipy and scikit-learn have no
-    weighted multivariate normality test, hence this one.
+    Mardia (1970); skewness with his small-sample correction, kurtosis two-sided, its
+    expectation that of a Gaussian cut at the stray ellipsoid.  They do not depend on
+    the axes: they are computed whitened in the points' principal axes, at most
+    ``GAUSSIAN_CHECK_DIMS`` of them.  The sample size is the total weight (duplicating
+    a row is doubling its weight).  scipy and scikit-learn have no weighted
+    multivariate normality test, hence this one.
     """
     from scipy.stats import chi2, norm
 
-    W = float(w.sum())
-    p = w / W
-    Xc = X - p @ X
-    if X.shape[1] <= X.shape[0]:
-        lam, axes = np.linalg.eigh((Xc * p[:, None]).T @ Xc)
-    else:
-        # More features than points: the Gram matrix has the same non-zero spectrum.
-        root = Xc * np.sqrt(p)[:, None]
-        lam, u = np.linalg.eigh(root @ root.T)
-        axes = root.T @ u / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
-    keep = lam > lam[-1] * 1e-10
-    keep[: max(0, keep.size - GAUSSIAN_CHECK_DIMS)] = False
-    q = int(keep.sum())
-    if q == 0 or W <= q + 2:
-        return 1.0, 1.0
-    Z = Xc @ (axes[:, keep] / np.sqrt(lam[keep]))
+    inside = np.ones(X.shape[0], dtype=bool)
+    # Set the strays aside until the ellipsoid, fitted to the points inside, holds still.
+    for attempt in range(5):
+        W = float(w[inside].sum())
+        p = w[inside] / W
+        Z, q = _whitened(X[inside], p, X)
+        if q == 0 or W <= q + 2:
+            return 1.0, 1.0
+        now = (Z * Z).sum(axis=1) < chi2.ppf(1 - STRAY_LEVEL, q)
+        if w[~now].sum() > STRAY_SHARE * w.sum():
+            return 0.0, 0.0
+        if (now == inside).all() or attempt == 4:
+            break
+        inside = now
+    Z = Z[inside]
     # Skewness: the squared norm of the third-moment tensor.
     pairs = (Z[:, :, None] * Z[:, None, :]).reshape(Z.shape[0], q * q)
     third = (Z * p[:, None]).T @ pairs
@@ -195,8 +204,52 @@ def mardia_p_values(X, w) -> tuple[float, float]:
     skew_p = chi2.sf(W * b1 * correction / 6, q * (q + 1) * (q + 2) / 6)
     # Kurtosis: the mean squared Mahalanobis distance.
     m = (Z * Z).sum(axis=1)
-    kurtosis_z = (p @ (m * m) - q * (q + 2) * (W - 1) / (W + 1)) / np.sqrt(8 * q * (q + 2) / W)
+    expected = q * (q + 2) * (W - 1) / (W + 1) * _truncated_kurtosis(q)
+    kurtosis_z = (p @ (m * m) - expected) / np.sqrt(8 * q * (q + 2) / W)
     return float(skew_p), float(2 * norm.sf(abs(kurtosis_z)))
+
+
+@lru_cache(maxsize=None)
+def _truncated_scale(q):
+    """The covariance of a Gaussian cut at the stray ellipsoid, over its own.
+
+    The ellipsoid, m < c with c the chi2_q quantile at 1 - STRAY_LEVEL, is drawn with
+    the cut points' covariance, kappa Sigma, so kappa is the fixed point of
+    kappa = P(chi2_{q+2} < c kappa) / P(chi2_q < c kappa).
+    """
+    from scipy.stats import chi2
+
+    c = chi2.ppf(1 - STRAY_LEVEL, q)
+    kappa = 1.0
+    for _ in range(50):
+        kappa = chi2.cdf(c * kappa, q + 2) / chi2.cdf(c * kappa, q)
+    return kappa
+
+
+@lru_cache(maxsize=None)
+def _truncated_kurtosis(q):
+    """E[m^2] of the cut Gaussian, whitened by its own covariance, over q (q + 2)."""
+    from scipy.stats import chi2
+
+    kappa = _truncated_scale(q)
+    c = chi2.ppf(1 - STRAY_LEVEL, q) * kappa
+    return chi2.cdf(c, q + 4) / chi2.cdf(c, q) / kappa**2
+
+
+def _whitened(Xfit, p, X):
+    """X centred and whitened by the weighted points Xfit, in their leading principal axes."""
+    mean = p @ Xfit
+    Xc = Xfit - mean
+    if Xfit.shape[1] <= Xfit.shape[0]:
+        lam, axes = np.linalg.eigh((Xc * p[:, None]).T @ Xc)
+    else:
+        # More features than points: the Gram matrix has the same non-zero spectrum.
+        root = Xc * np.sqrt(p)[:, None]
+        lam, u = np.linalg.eigh(root @ root.T)
+        axes = root.T @ u / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
+    keep = lam > lam[-1] * 1e-10
+    keep[: max(0, keep.size - GAUSSIAN_CHECK_DIMS)] = False
+    return (X - mean) @ (axes[:, keep] / np.sqrt(lam[keep])), int(keep.sum())
 
 
 def _mixture_evidence(log_joint, w, goes_right, ll_one, p_one, p_two, W, tau) -> Evidence:
