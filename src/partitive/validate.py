@@ -238,17 +238,22 @@ def _truncated_kurtosis(q):
 
 def _whitened(Xfit, p, X):
     """X centred and whitened by the weighted points Xfit, in their leading principal axes."""
+    from scipy.linalg import eigh
+
     mean = p @ Xfit
     Xc = Xfit - mean
     if Xfit.shape[1] <= Xfit.shape[0]:
-        lam, axes = np.linalg.eigh((Xc * p[:, None]).T @ Xc)
+        scatter = (Xc * p[:, None]).T @ Xc
+        root = None
     else:
         # More features than points: the Gram matrix has the same non-zero spectrum.
         root = Xc * np.sqrt(p)[:, None]
-        lam, u = np.linalg.eigh(root @ root.T)
-        axes = root.T @ u / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
+        scatter = root @ root.T
+    size = scatter.shape[0]
+    lam, axes = eigh(scatter, subset_by_index=[max(0, size - GAUSSIAN_CHECK_DIMS), size - 1])
+    if root is not None:
+        axes = root.T @ axes / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
     keep = lam > lam[-1] * 1e-10
-    keep[: max(0, keep.size - GAUSSIAN_CHECK_DIMS)] = False
     return (X - mean) @ (axes[:, keep] / np.sqrt(lam[keep])), int(keep.sum())
 
 
