@@ -8,7 +8,8 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
    test), or the paper's Gaussian-mixture validation is strong (dBIC > 0, both
    children's scores >= alpha, and an effect size dBIC / n large enough that it does
    not grow with n alone), also against one skewed or heavy-tailed cluster along the
-   split.
+   split.  Mixture evidence from Gaussians diagonal in the features (children too
+   small for full covariances) counts only where the node is not one Gaussian.
 2. **Refine**: global weighted Lloyd iterations started from the leaves' centroids.  A
    2-means cut high in the tree can pass through a cluster; refinement moves the
    boundary to where the points are.

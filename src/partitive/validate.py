@@ -211,10 +211,10 @@ def mardia_p_values(X, w) -> tuple[float, float]:
 
 @lru_cache(maxsize=None)
 def _truncated_scale(q):
-    """The covariance of a Gaussian cut at the stray ellipsoid, over its own.
+    """kappa: the covariance of a Gaussian cut at the stray ellipsoid is kappa Sigma.
 
     The ellipsoid, m < c with c the chi2_q quantile at 1 - STRAY_LEVEL, is drawn with
-    the cut points' covariance, kappa Sigma, so kappa is the fixed point of
+    the cut points' own covariance, so kappa is the fixed point of
     kappa = P(chi2_{q+2} < c kappa) / P(chi2_q < c kappa).
     """
     from scipy.stats import chi2
