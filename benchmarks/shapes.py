@@ -4,7 +4,7 @@
     python benchmarks/shapes.py --n 10000 --d 10 --draws 5
     python benchmarks/shapes.py --power              # also after sklearn's PowerTransformer
 
-The test suite checks single *Gaussians* (no false split in 50 draws).  Real clusters
+The test suite checks single *Gaussians* (no false split in 75 draws).  Real clusters
 are often not Gaussian: counts, sizes and concentrations are skewed, measurements have
 heavy tails.  Each cell of the table is the number of clusters found in each of the
 draws (fixed seeds), for one shape:

@@ -120,3 +120,27 @@ def test_many_dimensions_separated_blobs():
     model = PPP().fit(X)
     assert model.n_clusters_ == 10
     assert adjusted_rand_score(y, model.labels_) == 1.0
+
+
+def tilted_clusters(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    truth = np.arange(n) % k
+    X = np.empty((n, d))
+    for j, center in enumerate(rng.normal(size=(k, d)) * 12):
+        rotation = special_ortho_group.rvs(d, random_state=seed + j)
+        members = truth == j
+        X[members] = (rng.normal(size=(members.sum(), d)) * np.geomspace(5.0, 1.0, d)) @ rotation + center
+    return X, truth
+
+
+@pytest.mark.parametrize(
+    "n, d, k, reduction", [(4_000, 20, 4, False), (60_000, 20, 12, True)], ids=["rows", "representatives"]
+)
+def test_tilted_clusters_are_found_whole(n, d, k, reduction):
+    # Each cluster is below 10 d^2 rows a child: diagonal evidence, which cut them into
+    # 14 and 44 clusters before the check of one Gaussian (on reduced input it runs on
+    # the representatives' seed rows).
+    X, truth = tilted_clusters(n, d, k, seed=20)
+    model = PPP(reduction=reduction).fit(X)
+    assert model.n_clusters_ == k
+    assert adjusted_rand_score(truth, model.labels_) > 0.99

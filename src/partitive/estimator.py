@@ -261,7 +261,9 @@ class PPP(ClusterMixin, BaseEstimator):
         return self._fit_reduced(reps, total_weight)
 
     def _fit_reduced(self, reps, total_weight):
-        tree, _ = fit_tree(reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread)
+        tree, _ = fit_tree(
+            reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread, sample=reps.sample
+        )
         tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
         return tree
 

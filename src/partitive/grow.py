@@ -60,8 +60,14 @@ MIXTURE_POINTS_PER_DIM = 10
 LOOKAHEAD_DEPTH = 1
 #: A node consistent with one Gaussian (``validate.looks_gaussian``, each of its three
 #: tests at this level) is not cut on diagonal mixture evidence, nor looked below.  At
-#: 1 % about 2-3 % of single Gaussians fail a test and may still be cut that way.
-GAUSSIAN_LEVEL = 0.01
+#: 1 % about 3 % of single Gaussians failed a test; with a dozen clusters one of them
+#: often did, and was cut up.
+GAUSSIAN_LEVEL = 0.001
+#: The check looks at this many of a node's rows at most (every k-th canonical row).
+#: It is to tell one Gaussian from several clusters; on more rows it rejects one
+#: Gaussian for departures too small to matter (a cut edge, a few strays), as a BIC
+#: difference grows with n alone (docs/method.md).
+GAUSSIAN_CHECK_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,13 @@ class Rule:
         # noise look bimodal on it, more so as dimensions grow: the level shrinks.
         return min(1.0, leniency * self.dip_level) * min(1.0, (2.0 / d_eff) ** 2)
 
-    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None, diagonal_ok=True):
+    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None, diagonal_ok=True,
+                 rows=None):
         """Whether the split node is more than one cluster; its evidence and dip p-value.
 
         ``diagonal_ok=False``: mixture evidence diagonal in the features does not count.
+        ``rows``: when the points are representatives (``spread`` given), a uniform
+        sample of the rows they stand for.
         """
         t = X @ direction
         t_spread = None if spread is None else spread @ direction**2
@@ -115,7 +124,7 @@ class Rule:
             # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
             # beat one cluster of such a shape along the split (two more parameters).
             and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread) + 2.0 * np.log(W), W)
-            and (not evidence.diagonal or (diagonal_ok and _not_one_gaussian(X, w, spread, t)))
+            and (not evidence.diagonal or (diagonal_ok and _not_one_gaussian(X, w, spread, rows)))
         )
         return distinct, evidence, p_value
 
@@ -123,16 +132,42 @@ class Rule:
         return dbic > 0 and dbic / W > self.effect
 
 
-def _not_one_gaussian(X, w, spread, t) -> bool:
-    """Whether diagonal mixture evidence on these points may be believed.
+def _not_one_gaussian(X, w, spread=None, rows=None) -> bool:
+    """Whether the points are not (known to be) one Gaussian.
 
     Two diagonal Gaussians side by side follow a correlation that one cannot, so they
-    read one Gaussian at an angle to the features as several clusters: that reading is
-    believed only where the points are not one Gaussian.  Representatives keep
-    per-feature spreads, not the within-covariances and fourth moments the test needs,
-    so on reduced input it is not made (docs/method.md).
+    read one Gaussian at an angle to the features as several clusters: diagonal
+    evidence is believed only where this holds.  Representatives' means are not a
+    sample of the rows (averaging shrinks the tails), so for them the test runs on
+    ``rows``, a sample of the rows they stand for; without one it is not made.
     """
-    return spread is not None or not looks_gaussian(X, w, t, GAUSSIAN_LEVEL)
+    if spread is not None:
+        if rows is None:
+            return True
+        X, w = rows, np.ones(rows.shape[0])
+    step = -(-X.shape[0] // GAUSSIAN_CHECK_ROWS)
+    return not looks_gaussian(X[::step], w[::step], GAUSSIAN_LEVEL)
+
+
+@dataclass(frozen=True)
+class RowSample:
+    """Rows sampled uniformly from those that representatives stand for, by owner."""
+
+    rows: np.ndarray
+    owner: np.ndarray  # the representative (canonical row) each sampled row belongs to
+
+    def of(self, members: np.ndarray) -> np.ndarray:
+        """The sampled rows of the representatives ``members`` (indices or a mask)."""
+        mask = members if members.dtype == bool else np.isin(np.arange(self.owner.max() + 1), members)
+        return self.rows[mask[self.owner]]
+
+
+def _rows_of(sample, members):
+    return None if sample is None else sample.of(members)
+
+
+def _at(spread, members):
+    return None if spread is None else spread[members]
 
 
 def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
@@ -170,16 +205,19 @@ def fit_tree(
     params=None,
     spread: np.ndarray | None = None,
     covariance_type: str = "auto",
+    sample: np.ndarray | None = None,
 ) -> tuple[PartitionTree, np.ndarray]:
     """Grow, refine and merge; return the tree and the label of every row of ``X``.
 
     ``spread`` is the per-feature variance within each row when rows stand for groups
     of points (representatives of a reduced input); it adds to every node's and
     cluster's variance.  ``covariance_type`` is the structure of the clusters'
-    Gaussians, or ``"auto"`` to choose it by BIC.
+    Gaussians, or ``"auto"`` to choose it by BIC.  ``sample``: with ``spread``, one row
+    of each group, sampled uniformly from the rows (the test of one Gaussian needs rows).
     """
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
-    nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters)
+    rows = None if sample is None else RowSample(sample, inverse.ravel())
+    nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     leaves = _leaf_order(nodes)
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
@@ -189,7 +227,7 @@ def fit_tree(
     merges = []
     if n_clusters is None:
         labels, centers, groups, merges = _merge(
-            Xu, wu, su, labels, centers, groups, rule, min_cluster_size
+            Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
         )
     mixture, labels, posterior, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type)
     tree, labels = _assemble(
@@ -201,7 +239,7 @@ def fit_tree(
 # -- stage 1: grow ---------------------------------------------------------------------
 
 
-def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
+def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None):
     """Grow largest node first; return the node records (dicts, in id order)."""
     nodes = []
     members = {}
@@ -241,17 +279,20 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
         if n_clusters is not None:
             distinct, evidence, p_value = not small, None, None
         else:
-            distinct, evidence, p_value = _growth_test(X, w, spread, idx, split, rule)
+            distinct, evidence, p_value = _growth_test(X, w, spread, idx, split, rule, sample)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         # A node refused although it is not one Gaussian may still hold clusters that
         # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
         # cut flat on one side), and a refusal on full covariances is not overruled by
         # diagonal evidence below it, which reads correlation as clusters.
-        if not distinct and not small and n_clusters is None and _not_one_gaussian(
-            X[idx], w[idx], None if spread is None else spread[idx], X[idx] @ split.direction
+        if not distinct and not small and n_clusters is None and (
+            rule.validation != "full"
+            or _not_one_gaussian(X[idx], w[idx], _at(spread, idx), _rows_of(sample, idx))
         ):
+            refused_on_full_covariances = not evidence.diagonal
             distinct = any(
-                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH, evidence.diagonal)
+                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH,
+                             not refused_on_full_covariances, sample)
                 for side in (left, right)
             )
         if small:
@@ -269,7 +310,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters):
     return nodes
 
 
-def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok) -> bool:
+def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok, sample) -> bool:
     """Whether a node's split, or one below it down to ``depth``, is accepted."""
     if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
         return False
@@ -279,9 +320,10 @@ def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok) 
     left, right, small = _sides(w, idx, split, min_cluster_size)
     if small:
         return False
-    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule, diagonal_ok)
+    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok)
     return distinct or any(
-        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1, diagonal_ok) for side in (left, right)
+        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1, diagonal_ok, sample)
+        for side in (left, right)
     )
 
 
@@ -291,10 +333,11 @@ def _sides(w, idx, split, min_cluster_size):
     return left, right, min(w[left].sum(), w[right].sum()) < min_cluster_size
 
 
-def _growth_test(X, w, spread, idx, split, rule, diagonal_ok=True):
+def _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok=True):
     return rule.evaluate(
         X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
         spread=None if spread is None else spread[idx], diagonal_ok=diagonal_ok,
+        rows=_rows_of(sample, idx),
     )
 
 
@@ -337,7 +380,7 @@ def _weighted_centers(X, w, labels, previous):
 # -- stage 3: merge --------------------------------------------------------------------
 
 
-def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size):
+def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
     merges = []
     while True:
         labels, centers, groups = _drop_empty(labels, centers, groups, w)
@@ -356,7 +399,7 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size):
             else:
                 distinct, evidence, p_value = rule.evaluate(
                     Xp, wp, goes_right, direction / norm,
-                    spread=None if spread is None else spread[in_pair],
+                    spread=None if spread is None else spread[in_pair], rows=_rows_of(sample, in_pair),
                 )
                 dbic = evidence.dbic
                 # Lloyd fitted the two centres to these very points, which deepens the

@@ -51,6 +51,9 @@ class Representatives:
     weight: np.ndarray
     spread: np.ndarray  # per-feature variance of the rows around their mean
     n_rows: int
+    #: One row of each group: its seed, or the far row itself.  The seeds are a uniform
+    #: sample of the distinct rows, so these are a sample of the rows, not of means.
+    sample: np.ndarray
 
 
 def row_hash(X: np.ndarray) -> np.ndarray:
@@ -224,6 +227,7 @@ class Accumulator:
         square = np.ldexp(totals[:, 1 + d :], -SQUARE_BITS) / W[:, None]
         mean = cb.absolute_seeds[used] + offset * cb.scale
         spread = np.maximum(square - offset * offset, 0.0) * cb.scale**2
+        sample = cb.absolute_seeds[used]
         if self.far_rows:
             rows = np.vstack(self.far_rows)
             unique, inverse = np.unique(rows, axis=0, return_inverse=True)
@@ -231,7 +235,8 @@ class Accumulator:
             mean = np.vstack([mean, unique])
             W = np.concatenate([W, far_w])
             spread = np.vstack([spread, np.zeros_like(unique)])
-        return Representatives(mean=mean, weight=W, spread=spread, n_rows=self.n_rows)
+            sample = np.vstack([sample, unique])
+        return Representatives(mean=mean, weight=W, spread=spread, n_rows=self.n_rows, sample=sample)
 
     def __getstate__(self):
         # A partial sent to another process carries its totals only: the codebook is as
