@@ -276,21 +276,10 @@ def _truncated_kurtosis(q):
 
 def _whitened(Xfit, p, X):
     """X centred and whitened by the weighted points Xfit, in their leading principal axes."""
-    from scipy.linalg import eigh
+    from .split import leading_axes
 
     mean = p @ Xfit
-    Xc = Xfit - mean
-    if Xfit.shape[1] <= Xfit.shape[0]:
-        scatter = (Xc * p[:, None]).T @ Xc
-        root = None
-    else:
-        # More features than points: the Gram matrix has the same non-zero spectrum.
-        root = Xc * np.sqrt(p)[:, None]
-        scatter = root @ root.T
-    size = scatter.shape[0]
-    lam, axes = eigh(scatter, subset_by_index=[max(0, size - GAUSSIAN_CHECK_DIMS), size - 1])
-    if root is not None:
-        axes = root.T @ axes / np.sqrt(np.maximum(lam, np.finfo(float).tiny))
+    lam, axes = leading_axes(Xfit - mean, p, GAUSSIAN_CHECK_DIMS)
     keep = lam > lam[-1] * 1e-10
     return (X - mean) @ (axes[:, keep] / np.sqrt(lam[keep])), int(keep.sum())
 
