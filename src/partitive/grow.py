@@ -158,7 +158,10 @@ class RowSample:
 
     def of(self, members: np.ndarray) -> np.ndarray:
         """The sampled rows of the representatives ``members`` (indices or a mask)."""
-        mask = members if members.dtype == bool else np.isin(np.arange(self.owner.max() + 1), members)
+        mask = members
+        if members.dtype != bool:
+            mask = np.zeros(self.owner.max() + 1, dtype=bool)
+            mask[members] = True
         return self.rows[mask[self.owner]]
 
 
@@ -166,7 +169,7 @@ def _rows_of(sample, members):
     return None if sample is None else sample.of(members)
 
 
-def _at(spread, members):
+def _spread_of(spread, members):
     return None if spread is None else spread[members]
 
 
@@ -249,7 +252,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         Xs, ws = X[idx], w[idx]
         W = ws.sum()
         centroid = ws @ Xs / W
-        variance = _variance(Xs, ws, centroid, None if spread is None else spread[idx])
+        variance = _variance(Xs, ws, centroid, _spread_of(spread, idx))
         nodes.append(
             dict(id=node_id, parent=parent, depth=depth, weight=float(W), centroid=centroid,
                  variance=variance, sse=float(variance.sum() * W), accepted=False,
@@ -287,7 +290,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         # diagonal evidence below it, which reads correlation as clusters.
         if not distinct and not small and n_clusters is None and (
             rule.validation != "full"
-            or _not_one_gaussian(X[idx], w[idx], _at(spread, idx), _rows_of(sample, idx))
+            or _not_one_gaussian(X[idx], w[idx], _spread_of(spread, idx), _rows_of(sample, idx))
         ):
             refused_on_full_covariances = not evidence.diagonal
             distinct = any(
@@ -336,7 +339,7 @@ def _sides(w, idx, split, min_cluster_size):
 def _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok=True):
     return rule.evaluate(
         X[idx], w[idx], split.goes_right, split.direction, leniency=GROW_LENIENCY,
-        spread=None if spread is None else spread[idx], diagonal_ok=diagonal_ok,
+        spread=_spread_of(spread, idx), diagonal_ok=diagonal_ok,
         rows=_rows_of(sample, idx),
     )
 
@@ -399,7 +402,7 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
             else:
                 distinct, evidence, p_value = rule.evaluate(
                     Xp, wp, goes_right, direction / norm,
-                    spread=None if spread is None else spread[in_pair], rows=_rows_of(sample, in_pair),
+                    spread=_spread_of(spread, in_pair), rows=_rows_of(sample, in_pair),
                 )
                 dbic = evidence.dbic
                 # Lloyd fitted the two centres to these very points, which deepens the
@@ -501,7 +504,7 @@ def _assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, f
         members = labels == new
         Wc = w[members].sum()
         center = centers[new]
-        variance = _variance(X[members], w[members], center, None if spread is None else spread[members])
+        variance = _variance(X[members], w[members], center, _spread_of(spread, members))
         clusters.append(
             Cluster(label=new, weight=float(Wc), center=center, variance=variance,
                     leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
