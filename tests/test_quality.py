@@ -144,3 +144,35 @@ def test_tilted_clusters_are_found_whole(n, d, k, reduction):
     model = PPP(reduction=reduction).fit(X)
     assert model.n_clusters_ == k
     assert adjusted_rand_score(truth, model.labels_) > 0.99
+
+
+ROUNDED_CASES = [(0.7, 2, 1_000), (0.7, 2, 5_000), (0.7, 5, 5_000), (1.5, 2, 5_000), (3.0, 2, 5_000)]
+
+
+def rounded(sd, d, n, seed, clusters):
+    """Gaussians recorded on the integer grid: ``clusters`` of them, 6 sd apart."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, clusters, n)
+    return np.round(rng.normal(size=(n, d)) * sd + truth[:, None] * 6.0 * sd / np.sqrt(d)), truth
+
+
+@pytest.mark.parametrize("sd, d, n", ROUNDED_CASES)
+def test_values_on_a_grid_are_not_read_as_clusters(sd, d, n):
+    # Taken as exact, the grid's values are spikes that the dip reads as modes and that
+    # give a cluster constant in a feature a Gaussian of unbounded likelihood: these
+    # came back as 12-200 clusters (one) and 16-250 (two) before rounding was modelled.
+    X, _ = rounded(sd, d, n, seed=d, clusters=1)
+    assert PPP().fit(X).n_clusters_ == 1
+    X, truth = rounded(sd, d, n, seed=d + 1, clusters=2)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+
+
+def test_values_on_a_grid_are_not_read_as_clusters_on_representatives():
+    # 200,000 rows on 3,400 grid points: the representatives are the grid points.
+    X, truth = rounded(0.7, 5, 200_000, seed=0, clusters=2)
+    model = PPP().fit(X)
+    assert model.tree_.params["reduced"]
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(truth, model.labels_) > 0.95

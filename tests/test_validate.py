@@ -4,7 +4,8 @@ import numpy as np
 from numpy.testing import assert_allclose
 from scipy.stats import special_ortho_group
 
-from partitive.validate import flat_top_p, looks_gaussian, mardia_p_values
+from partitive.grow import rounding_variance
+from partitive.validate import dip_test, flat_top_p, looks_gaussian, mardia_p_values
 
 
 def skewed_cloud(seed, n=400, d=5):
@@ -75,3 +76,32 @@ def test_a_few_strays_do_not_hide_a_gaussian_but_a_small_cluster_is_not_strays()
     assert min(mardia_p_values(with_strays, w)) > 0.01
     with_cluster = np.vstack([body, far])  # 3 % of the weight
     assert max(mardia_p_values(with_cluster, np.ones(2060))) == 0.0
+
+
+def test_rounding_is_the_grid_step_of_each_discrete_feature():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([
+        rng.normal(size=500),                      # continuous: no rounding
+        np.round(rng.normal(size=500) * 3.0),      # integers
+        rng.integers(0, 2, 500) * 0.5 + 0.25,      # a binary flag, values 0.25 and 0.75
+    ])
+    w = np.ones(500)
+    assert_allclose(rounding_variance(X, w), [0.0, 1.0 / 12.0, 0.25 / 12.0])
+    # Scale and translation carry over; doubling the weights changes nothing.
+    assert_allclose(rounding_variance(7.0 * X + 3.0, w), 49.0 * rounding_variance(X, w))
+    assert_allclose(rounding_variance(X, 2.0 * w), rounding_variance(X, w))
+    assert rounding_variance(X[:, :1], w) is None
+
+
+def test_the_dip_reads_a_rounded_gaussian_as_one_mode_and_two_as_two():
+    rng = np.random.default_rng(1)
+    direction = np.array([0.8766, -0.4811])  # at an angle to the grid
+    one = np.round(rng.normal(size=(5_000, 2)) * 0.7)
+    two = np.round(rng.normal(size=(5_000, 2)) * 0.7 + np.repeat([[0.0, 0.0], [5.0, -3.0]], 2_500, axis=0))
+    for X, bimodal in ((one, False), (two, True)):
+        points, counts = np.unique(X, axis=0, return_counts=True)
+        t, w = points @ direction, counts.astype(float)
+        spread = np.full(t.size, (direction**2).sum() / 12.0)
+        # Taken as exact, the grid values' jumps in the ECDF are read as modes.
+        assert dip_test(t, w)[1] < 1e-3
+        assert (dip_test(t, w, spread, uniform=True)[1] < 1e-3) == bimodal

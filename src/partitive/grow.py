@@ -28,11 +28,11 @@ its weight.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .mixture import COVARIANCE_TYPES, fit_mixture
+from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
@@ -72,13 +72,20 @@ GAUSSIAN_CHECK_ROWS = 2000
 
 @dataclass(frozen=True)
 class Rule:
-    """When a set of points is more than one cluster (defaults: docs/method.md)."""
+    """When a set of points is more than one cluster (defaults: docs/method.md).
+
+    ``reduced`` and ``rounding`` describe the data of one fit (:func:`fit_tree` sets
+    them): whether the points are representatives of a reduced input, and the
+    per-feature variance of rounding (:func:`rounding_variance`).
+    """
 
     tau: float
     alpha: float
     dip_level: float
     effect: float
     validation: str
+    reduced: bool = False
+    rounding: np.ndarray | None = None
 
     def dip_threshold(self, d_eff: int, leniency: float = 1.0) -> float:
         # The split direction is chosen by 2-means from the same points, which makes
@@ -93,6 +100,7 @@ class Rule:
         ``rows``: when the points are representatives (``spread`` given), a uniform
         sample of the rows they stand for.
         """
+        spread = _with_rounding(spread, self.rounding, X.shape)
         t = X @ direction
         t_spread = None if spread is None else spread @ direction**2
         if self.validation == "full":
@@ -103,8 +111,11 @@ class Rule:
         # and the split direction was fitted to them: they, not the rows, are the
         # sample size of the tests.
         W = w.sum()
-        n_eff = W if spread is None else min(W, X.shape[0])
-        dip, p_value = dip_test(t, w, t_spread, sample_size=n_eff)
+        n_eff = min(W, X.shape[0]) if self.reduced else W
+        # Rows' own spread is their rounding, uniform over the grid step; a
+        # representative's rows are nearer a normal group about its mean.
+        uniform = not self.reduced
+        dip, p_value = dip_test(t, w, t_spread, sample_size=n_eff, uniform=uniform)
         # n points span at most n - 1 dimensions: that, not d, is what the 2-means
         # direction can be fitted to.  Where a node has few points per dimension a
         # direction exists along which any split looks clean, so the mixture evidence
@@ -123,8 +134,8 @@ class Rule:
             and self._clearly_better(evidence.dbic, W)
             # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
             # beat one cluster of such a shape along the split (two more parameters).
-            and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread) + 2.0 * np.log(W), W)
-            and (not evidence.diagonal or (diagonal_ok and _not_one_gaussian(X, w, spread, rows)))
+            and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread, uniform) + 2.0 * np.log(W), W)
+            and (not evidence.diagonal or (diagonal_ok and _not_one_gaussian(X, w, self.reduced, rows)))
         )
         return distinct, evidence, p_value
 
@@ -132,7 +143,7 @@ class Rule:
         return dbic > 0 and dbic / W > self.effect
 
 
-def _not_one_gaussian(X, w, spread=None, rows=None) -> bool:
+def _not_one_gaussian(X, w, reduced=False, rows=None) -> bool:
     """Whether the points are not (known to be) one Gaussian.
 
     Two diagonal Gaussians side by side follow a correlation that one cannot, so they
@@ -141,7 +152,7 @@ def _not_one_gaussian(X, w, spread=None, rows=None) -> bool:
     sample of the rows (averaging shrinks the tails), so for them the test runs on
     ``rows``, a sample of the rows they stand for; without one it is not made.
     """
-    if spread is not None:
+    if reduced:
         if rows is None:
             return True
         X, w = rows, np.ones(rows.shape[0])
@@ -171,6 +182,39 @@ def _rows_of(sample, members):
 
 def _spread_of(spread, members):
     return None if spread is None else spread[members]
+
+
+def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+    """Per-feature variance of the rounding of features recorded on a grid, or None.
+
+    A value recorded on a grid of step h (counts, a Likert scale, a binary flag,
+    measurements to 0.1) stands for an interval of width h: uniform, variance h^2 / 12.
+    Taken as exact, many rows on one value are a spike that every density-based test
+    reads as a cluster (one rounded Gaussian in 2-D came back as 20-140 clusters), and
+    a cluster constant in such a feature has a Gaussian of unbounded likelihood.  The
+    step is the smallest gap between a feature's distinct values; where its variance
+    is below the mixtures' ridge (a millionth of the feature's variance) the feature is
+    continuous for every purpose here, and gets 0.
+    """
+    if X.shape[0] < 2:
+        return None
+    gaps = np.diff(np.sort(X, axis=0), axis=0)
+    gaps[gaps <= 0] = np.inf
+    step = gaps.min(axis=0)
+    rounding = np.where(np.isfinite(step), step, 0.0) ** 2 / 12.0
+    W = w.sum()
+    mean = w @ X / W
+    rounding[rounding < RIDGE * (w @ (X - mean) ** 2 / W)] = 0.0
+    return rounding if np.any(rounding > 0) else None
+
+
+def _with_rounding(spread, rounding, shape):
+    """The rows' within variance: their own spread plus the features' rounding."""
+    if rounding is None:
+        return spread
+    if spread is None:
+        return np.broadcast_to(rounding, shape)
+    return spread + rounding
 
 
 def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
@@ -219,6 +263,9 @@ def fit_tree(
     of each group, sampled uniformly from the rows (the test of one Gaussian needs rows).
     """
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
+    # Representatives whose rows share a grid value sit on the grid, so they carry its
+    # rounding too; those mixing rows are off it, and have their rows' spread.
+    rule = replace(rule, reduced=spread is not None, rounding=rounding_variance(Xu, wu))
     rows = None if sample is None else RowSample(sample, inverse.ravel())
     nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     leaves = _leaf_order(nodes)
@@ -232,7 +279,7 @@ def fit_tree(
         labels, centers, groups, merges = _merge(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
         )
-    mixture, labels, posterior, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type)
+    mixture, labels, posterior, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type, rule)
     tree, labels = _assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
@@ -290,7 +337,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         # diagonal evidence below it, which reads correlation as clusters.
         if not distinct and not small and n_clusters is None and (
             rule.validation != "full"
-            or _not_one_gaussian(X[idx], w[idx], _spread_of(spread, idx), _rows_of(sample, idx))
+            or _not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx))
         ):
             refused_on_full_covariances = not evidence.diagonal
             distinct = any(
@@ -457,7 +504,7 @@ def _drop_empty(labels, centers, groups, w):
 # -- stage 4: the clusters' Gaussians -------------------------------------------------
 
 
-def _fit_gaussians(X, w, spread, labels, groups, covariance_type):
+def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule):
     """The lowest-BIC mixture from the partition, every row's most probable cluster and
     its posterior probability.
 
@@ -466,7 +513,8 @@ def _fit_gaussians(X, w, spread, labels, groups, covariance_type):
     """
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
     mixture, _ = fit_mixture(
-        X, w, labels, spread, sample_size=None if spread is None else X.shape[0],
+        X, w, labels, _with_rounding(spread, rule.rounding, X.shape),
+        sample_size=X.shape[0] if rule.reduced else None,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
     )
     labels, posterior = mixture.assign(X)

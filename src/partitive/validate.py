@@ -297,7 +297,7 @@ def _mixture_evidence(log_joint, w, goes_right, ll_one, p_one, p_two, W, tau) ->
     return Evidence(dbic=dbic, scores=scores, own_posterior=own)
 
 
-def unimodal_gain(t, w, spread=None) -> float:
+def unimodal_gain(t, w, spread=None, uniform=False) -> float:
     """Log-likelihood gained on ``t`` by one skewed or heavy-tailed cluster over a Gaussian.
 
     Two Gaussians describe any skewed or heavy-tailed shape better than one does, so
@@ -314,7 +314,7 @@ def unimodal_gain(t, w, spread=None) -> float:
     """
     from scipy.optimize import minimize
 
-    t, w = spread_sample(t, w, spread)
+    t, w = spread_sample(t, w, spread, uniform)
     W = float(w.sum())
     mean = w @ t / W
     sd = np.sqrt(w @ (t - mean) ** 2 / W)
@@ -464,23 +464,38 @@ def _bilinear(plane: np.ndarray, rows, cols) -> float:
 SPREAD_QUANTILES = 8
 
 
-def spread_sample(t, w, spread=None):
+def spread_sample(t, w, spread=None, uniform=False):
     """1-D points standing for groups of variance ``spread``, as normal quantiles around
     each point (weights split evenly); the points themselves where there is no spread.
 
     A group of many rows at one mean would otherwise be a jump in the ECDF (which the
-    dip reads as a mode) and a spike in any density fitted to the points.
+    dip reads as a mode) and a spike in any density fitted to the points.  ``uniform``:
+    evenly spaced over a uniform interval of that variance (a value rounded to a grid).
     """
     from scipy.special import ndtri
 
     if spread is None or not np.any(spread > 0):
         return t, w
-    z = ndtri((np.arange(SPREAD_QUANTILES) + 0.5) / SPREAD_QUANTILES)
+    levels = (np.arange(SPREAD_QUANTILES) + 0.5) / SPREAD_QUANTILES
+    z = (levels - 0.5) * np.sqrt(12.0) if uniform else ndtri(levels)
     t = (t[:, None] + np.sqrt(spread)[:, None] * z[None, :]).ravel()
     return t, np.repeat(w / SPREAD_QUANTILES, SPREAD_QUANTILES)
 
 
-def dip_test(t, w, spread=None, sample_size=None) -> tuple[float, float]:
+def _uniform_mixture_quantiles(t, w, half_width, size):
+    """``size`` midpoint quantiles of the mixture of uniforms on ``t +- half_width``
+    (all > 0) weighted ``w``: its CDF is piecewise linear, so they are exact."""
+    density = w / (2.0 * half_width)
+    edges = np.concatenate([t - half_width, t + half_width])
+    steps = np.concatenate([density, -density])
+    order = np.argsort(edges, kind="stable")
+    edges, steps = edges[order], steps[order]
+    cdf = np.concatenate([[0.0], np.cumsum(np.cumsum(steps)[:-1] * np.diff(edges))])
+    levels = (np.arange(size) + 0.5) * (float(w.sum()) / size)
+    return np.interp(levels, np.maximum.accumulate(cdf), edges)
+
+
+def dip_test(t, w, spread=None, sample_size=None, uniform=False) -> tuple[float, float]:
     """Hartigan's dip test of unimodality for weighted 1-D data: ``(dip, p_value)``.
 
     ``diptest`` (the maintained implementation) takes unweighted samples, so the
@@ -491,27 +506,34 @@ def dip_test(t, w, spread=None, sample_size=None) -> tuple[float, float]:
 
     With ``spread`` (each point's variance along ``t``, for reduced input) every point
     is replaced by normal quantiles around it: a group of many rows at one mean would
-    otherwise be a jump in the ECDF that the test reads as a mode.  ``sample_size``
-    overrides ``sum(w)`` as the sample size of the p-value.
+    otherwise be a jump in the ECDF that the test reads as a mode.  ``uniform``: each
+    point is a value rounded to a grid, spread uniformly over the step of that
+    variance instead.  ``sample_size`` overrides ``sum(w)`` as the sample size of the
+    p-value.
     """
     from diptest import dipstat
     from diptest.diptest import Consts
 
     W = float(w.sum())
-    t, w = spread_sample(t, w, spread)
     if W <= 3.0:
         return 0.0, 1.0
-    order = np.argsort(t, kind="stable")
-    ts, ws = t[order], w[order]
-    if np.all(ws == 1.0):
-        sample = ts
+    size = int(min(round(W), DIP_TABLE_MAX_N))
+    if uniform and spread is not None and np.any(spread > 0):
+        # Eight quantiles of a uniform per point would leave steps of an eighth of a
+        # heavy grid value's weight, which the dip reads as modes: the exact CDF.
+        sample = _uniform_mixture_quantiles(t, w, np.sqrt(3.0 * spread), size)
     else:
-        size = int(min(round(W), DIP_TABLE_MAX_N))
-        # Midpoint quantiles of the weighted ECDF: for integer weights and size == W,
-        # sample[i] is the i-th smallest value of the data with rows repeated.
-        cum = np.cumsum(ws)
-        levels = (np.arange(size) + 0.5) * (cum[-1] / size)
-        sample = ts[np.minimum(np.searchsorted(cum, levels, side="right"), ts.size - 1)]
+        t, w = spread_sample(t, w, spread)
+        order = np.argsort(t, kind="stable")
+        ts, ws = t[order], w[order]
+        if np.all(ws == 1.0):
+            sample = ts
+        else:
+            # Midpoint quantiles of the weighted ECDF: for integer weights and size == W,
+            # sample[i] is the i-th smallest value of the data with rows repeated.
+            cum = np.cumsum(ws)
+            levels = (np.arange(size) + 0.5) * (cum[-1] / size)
+            sample = ts[np.minimum(np.searchsorted(cum, levels, side="right"), ts.size - 1)]
     dip = float(dipstat(sample, sort_x=False))
     n = W if sample_size is None else min(W, sample_size)
     if n <= 3.0:
