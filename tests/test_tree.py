@@ -89,3 +89,14 @@ def test_plot_draws_every_node(fitted):
     model, _ = fitted
     ax = model.tree_.plot()
     assert len(ax.collections) == len(model.tree_.nodes)
+
+
+def test_a_tree_fitted_with_a_constant_feature_round_trips(tmp_path):
+    X, _ = well_separated_blobs(3, 4, n_per=60, seed=3)
+    X = np.insert(X, 2, 5.0, axis=1)
+    model = PPP().fit(X)
+    assert model.tree_.mixture.features.tolist() == [0, 1, 3, 4]
+    loaded = PartitionTree.from_json(model.tree_.to_json())
+    assert loaded.to_dict() == model.tree_.to_dict()
+    assert np.array_equal(loaded.predict(X), model.labels_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

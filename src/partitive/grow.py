@@ -261,7 +261,53 @@ def fit_tree(
     cluster's variance.  ``covariance_type`` is the structure of the clusters'
     Gaussians, or ``"auto"`` to choose it by BIC.  ``sample``: with ``spread``, one row
     of each group, sampled uniformly from the rows (the test of one Gaussian needs rows).
+
+    Features constant in the data are left out of the fit and put back in the tree:
+    they tell no cluster from another, but the number of features enters the dip's
+    level, the points needed per dimension and every BIC penalty, so a constant
+    column appended to the data used to change the clusters.  (On reduced input it
+    still changes which rows are the representatives' seeds: their content hash reads
+    every feature.)
     """
+    varying = np.ptp(X, axis=0) > 0
+    if spread is not None:
+        varying |= np.any(spread > 0, axis=0)
+    if varying.all() or not varying.any():
+        return _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_names,
+                         params, spread, covariance_type, sample)
+    tree, labels = _fit_tree(
+        X[:, varying], w, rule, min_cluster_size, max_clusters, n_clusters, None, params,
+        None if spread is None else spread[:, varying], covariance_type,
+        None if sample is None else sample[:, varying],
+    )
+    return _with_constant_features(tree, varying, X[0], feature_names), labels
+
+
+def _with_constant_features(tree, varying, values, feature_names):
+    """The tree fitted to the ``varying`` features, in the space of all of them: the
+    others are put back at their constant ``values``, with no variance and no weight
+    in any split direction; the mixture keeps modelling the varying ones only."""
+    def full(vector, fill):
+        out = np.array(fill, dtype=np.float64, copy=True)
+        out[varying] = vector
+        return out
+
+    zeros = np.zeros(varying.size)
+    nodes = [
+        replace(n, centroid=full(n.centroid, values), variance=full(n.variance, zeros),
+                direction=None if n.direction is None else full(n.direction, zeros))
+        for n in tree.nodes
+    ]
+    clusters = [
+        replace(c, center=full(c.center, values), variance=full(c.variance, zeros))
+        for c in tree.clusters
+    ]
+    mixture = None if tree.mixture is None else replace(tree.mixture, features=np.flatnonzero(varying))
+    return replace(tree, nodes=nodes, clusters=clusters, mixture=mixture, feature_names=feature_names)
+
+
+def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_names, params,
+              spread, covariance_type, sample):
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
     # Representatives whose rows share a grid value sit on the grid, so they carry its
     # rounding too; those mixing rows are off it, and have their rows' spread.

@@ -45,13 +45,16 @@ class Mixture:
     """A Gaussian mixture: weights (k,), means (k, d) and covariances.
 
     ``covariances`` is (k,) for spherical, (k, d) for diag, (d, d) for tied and
-    (k, d, d) for full, as in scikit-learn.
+    (k, d, d) for full, as in scikit-learn.  ``features``: the indices of the data's
+    features that the mixture models (d of them), or None for all of them; features
+    constant in the data tell no cluster from another and are left out.
     """
 
     covariance_type: str
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    features: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -66,7 +69,7 @@ class Mixture:
         """The mixture of the given components only (in that order), weights renormalised."""
         weights = self.weights[components]
         cov = self.covariances if self.covariance_type == "tied" else self.covariances[components]
-        return Mixture(self.covariance_type, weights / weights.sum(), self.means[components], cov)
+        return Mixture(self.covariance_type, weights / weights.sum(), self.means[components], cov, self.features)
 
     def log_joint(self, X: np.ndarray, spread: np.ndarray | None = None) -> np.ndarray:
         """``log(weight_k) + log N(x | mean_k, cov_k)`` for every row and component.
@@ -104,6 +107,9 @@ class Mixture:
 
     def _log_joint_blocks(self, X, spread=None):
         """``(first row, log joint of a block of rows)``: no (rows x k) array for all of X."""
+        if self.features is not None:
+            X = X[:, self.features]
+            spread = None if spread is None else spread[:, self.features]
         factors = _factors(self)
         k, d = self.means.shape
         # Full covariances whiten every block once per component: (rows x k x d) floats.
@@ -128,6 +134,7 @@ class Mixture:
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
+            "features": None if self.features is None else self.features.tolist(),
         }
 
     @classmethod
@@ -137,6 +144,7 @@ class Mixture:
             weights=np.asarray(data["weights"], dtype=np.float64),
             means=np.asarray(data["means"], dtype=np.float64),
             covariances=np.asarray(data["covariances"], dtype=np.float64),
+            features=None if data.get("features") is None else np.asarray(data["features"], dtype=np.intp),
         )
 
 

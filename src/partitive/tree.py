@@ -30,9 +30,10 @@ from scipy.special import logsumexp
 
 from .mixture import Mixture
 
-FORMAT_VERSION = 2
-#: Version 1 files (no mixture) still load and predict as they did.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Version 1 files (no mixture) and 2 (a mixture of every feature) still load and
+#: predict as they did.
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
