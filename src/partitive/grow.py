@@ -68,6 +68,8 @@ GAUSSIAN_LEVEL = 0.001
 #: Gaussian for departures too small to matter (a cut edge, a few strays), as a BIC
 #: difference grows with n alone (docs/method.md).
 GAUSSIAN_CHECK_ROWS = 2000
+#: Features sorted at a time to find the grid step of each (memory: rows x this).
+ROUNDING_BLOCK_FEATURES = 64
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,12 @@ def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     """
     if X.shape[0] < 2:
         return None
-    gaps = np.diff(np.sort(X, axis=0), axis=0)
-    gaps[gaps <= 0] = np.inf
-    step = gaps.min(axis=0)
+    step = np.empty(X.shape[1])
+    # A block of features at a time: a sorted copy of all of X could be gigabytes.
+    for start in range(0, X.shape[1], ROUNDING_BLOCK_FEATURES):
+        gaps = np.diff(np.sort(X[:, start : start + ROUNDING_BLOCK_FEATURES], axis=0), axis=0)
+        gaps[gaps <= 0] = np.inf
+        step[start : start + gaps.shape[1]] = gaps.min(axis=0)
     rounding = np.where(np.isfinite(step), step, 0.0) ** 2 / 12.0
     W = w.sum()
     mean = w @ X / W
