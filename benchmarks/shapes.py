@@ -14,7 +14,8 @@ draws (fixed seeds), for one shape:
 - ``lognormal`` (sigma 0.5), ``exponential``: every feature skewed;
 - ``banana``: a Gaussian bent into a curve; ``elongated``: a Gaussian with standard
   deviations from 10 down to 1 along the features; ``tilted``: the same Gaussian turned
-  by a random rotation, so its features are correlated.
+  by a random rotation, so its features are correlated; ``grid``: a round Gaussian
+  recorded to whole numbers (standard deviation 1: five or so values per feature).
 
 The right answer is 1 everywhere.  ``--power`` adds the same fits after a per-feature
 Yeo-Johnson transform (``sklearn.preprocessing.PowerTransformer``), the usual remedy
@@ -46,6 +47,7 @@ def shapes(rng: np.random.Generator, n: int, d: int):
     elongated = rng.normal(size=(n, d)) * np.geomspace(10.0, 1.0, d)
     yield "elongated", elongated
     yield "tilted", elongated @ special_ortho_group.rvs(d, random_state=rng)
+    yield "grid", np.round(rng.normal(size=(n, d)))
 
 
 def main() -> None:
