@@ -176,3 +176,17 @@ def test_values_on_a_grid_are_not_read_as_clusters_on_representatives():
     assert model.tree_.params["reduced"]
     assert model.n_clusters_ == 2
     assert adjusted_rand_score(truth, model.labels_) > 0.95
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_grid_features_mixed_with_continuous_ones_are_one_cluster_on_representatives(seed):
+    # Representatives mixing rows of several grid values have means off the grid: the
+    # step is read from the rows they stand for (it read 1e-4 of the flag's from them).
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([
+        rng.normal(size=(3_000, 2)),
+        rng.integers(0, 2, 3_000),   # a flag
+        rng.integers(1, 6, 3_000),   # a 1-5 rating
+    ])
+    assert PPP().fit(X).n_clusters_ == 1
+    assert PPP(reduction=True, n_representatives=500).fit(X).n_clusters_ == 1

@@ -87,10 +87,13 @@ def test_rounding_is_the_grid_step_of_each_discrete_feature():
     ])
     w = np.ones(500)
     assert_allclose(rounding_variance(X, w), [0.0, 1.0 / 12.0, 0.25 / 12.0])
-    # Scale and translation carry over; doubling the weights changes nothing.
+    # Scale and translation carry over; weights count as rows.
     assert_allclose(rounding_variance(7.0 * X + 3.0, w), 49.0 * rounding_variance(X, w))
-    assert_allclose(rounding_variance(X, 2.0 * w), rounding_variance(X, w))
+    assert_allclose(rounding_variance(X, 2.0 * w), rounding_variance(np.vstack([X, X]), np.ones(1000)))
     assert rounding_variance(X[:, :1], w) is None
+    # A stray value off the grid (an imputed mean) does not move the step.
+    X[7, 1] = X[:, 1].mean()
+    assert_allclose(rounding_variance(X, w)[1:], [1.0 / 12.0, 0.25 / 12.0])
 
 
 def test_the_dip_reads_a_rounded_gaussian_as_one_mode_and_two_as_two():

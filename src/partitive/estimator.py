@@ -115,8 +115,10 @@ class PPP(ClusterMixin, BaseEstimator):
 
     A feature whose values lie on a grid (counts, ratings, flags, measurements to a
     fixed precision) is taken as rounded: each value stands for an interval of the
-    grid step, so many rows on one value are not read as a cluster.  Features
-    constant in the data are ignored: adding one changes no label.
+    grid step, so many rows on one value are not read as a cluster; a feature of two
+    values (a flag) never tells clusters apart on its own.  Features constant in the
+    data are ignored: adding one changes no label (on reduced input it can change
+    which rows seed the representatives).
 
     Examples
     --------

@@ -28,7 +28,7 @@ its weight.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -68,8 +68,6 @@ GAUSSIAN_LEVEL = 0.001
 #: Gaussian for departures too small to matter (a cut edge, a few strays), as a BIC
 #: difference grows with n alone (docs/method.md).
 GAUSSIAN_CHECK_ROWS = 2000
-#: Features sorted at a time to find the grid step of each (memory: rows x this).
-ROUNDING_BLOCK_FEATURES = 64
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class Rule:
     effect: float
     validation: str
     reduced: bool = False
-    rounding: np.ndarray | None = None
+    rounding: np.ndarray | None = field(default=None, compare=False)
 
     def dip_threshold(self, d_eff: int, leniency: float = 1.0) -> float:
         # The split direction is chosen by 2-means from the same points, which makes
@@ -99,7 +97,7 @@ class Rule:
         """Whether the split node is more than one cluster; its evidence and dip p-value.
 
         ``diagonal_ok=False``: mixture evidence diagonal in the features does not count.
-        ``rows``: when the points are representatives (``spread`` given), a uniform
+        ``rows``: when the points are representatives (``reduced``), a uniform
         sample of the rows they stand for.
         """
         spread = _with_rounding(spread, self.rounding, X.shape)
@@ -193,23 +191,36 @@ def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     measurements to 0.1) stands for an interval of width h: uniform, variance h^2 / 12.
     Taken as exact, many rows on one value are a spike that every density-based test
     reads as a cluster (one rounded Gaussian in 2-D came back as 20-140 clusters), and
-    a cluster constant in such a feature has a Gaussian of unbounded likelihood.  The
-    step is the smallest gap between a feature's distinct values; where its variance
-    is below the mixtures' ridge (a millionth of the feature's variance) the feature is
-    continuous for every purpose here, and gets 0.
+    a cluster constant in such a feature has a Gaussian of unbounded likelihood.
+
+    A feature is on a grid where its rows share values: at most half as many distinct
+    values as rows (weights count as rows).  Its step is the median gap between
+    neighbouring distinct values, each gap weighted by the lighter of its two values:
+    a stray value off the grid (an imputed mean, one row measured finer) holds too
+    little weight to move it.  Where h^2 / 12 is below the mixtures' ridge (a millionth
+    of the feature's variance) the grid is too fine to matter, and the feature gets 0.
+    A feature of two values is a grid of one step: its two cells touch, so it never
+    tells clusters apart on its own.
     """
-    if X.shape[0] < 2:
-        return None
-    step = np.empty(X.shape[1])
-    # A block of features at a time: a sorted copy of all of X could be gigabytes.
-    for start in range(0, X.shape[1], ROUNDING_BLOCK_FEATURES):
-        gaps = np.diff(np.sort(X[:, start : start + ROUNDING_BLOCK_FEATURES], axis=0), axis=0)
-        gaps[gaps <= 0] = np.inf
-        step[start : start + gaps.shape[1]] = gaps.min(axis=0)
-    rounding = np.where(np.isfinite(step), step, 0.0) ** 2 / 12.0
+    rounding = np.zeros(X.shape[1])
     W = w.sum()
-    mean = w @ X / W
-    rounding[rounding < RIDGE * (w @ (X - mean) ** 2 / W)] = 0.0
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        n_values = 1 + np.count_nonzero(np.diff(np.sort(column)))
+        if n_values < 2 or n_values > W / 2:  # constant or continuous: no sort by weight
+            continue
+        order = np.argsort(column, kind="stable")
+        values, weights = column[order], w[order]
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        values, weights = values[starts], np.add.reduceat(weights, starts)
+        gaps = np.diff(values)
+        mass = np.minimum(weights[:-1], weights[1:])
+        by_gap = np.argsort(gaps, kind="stable")
+        cumulative = np.cumsum(mass[by_gap])
+        step = gaps[by_gap][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+        variance = weights @ (values - weights @ values / W) ** 2 / W
+        if step**2 / 12.0 >= RIDGE * variance:
+            rounding[j] = step**2 / 12.0
     return rounding if np.any(rounding > 0) else None
 
 
@@ -218,7 +229,8 @@ def _with_rounding(spread, rounding, shape):
     if rounding is None:
         return spread
     if spread is None:
-        return np.broadcast_to(rounding, shape)
+        # Contiguous, not a broadcast view: BLAS takes no zero strides (3x slower).
+        spread = np.zeros(shape)
     return spread + rounding
 
 
@@ -314,9 +326,10 @@ def _with_constant_features(tree, varying, values, feature_names):
 def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_names, params,
               spread, covariance_type, sample):
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
-    # Representatives whose rows share a grid value sit on the grid, so they carry its
-    # rounding too; those mixing rows are off it, and have their rows' spread.
-    rule = replace(rule, reduced=spread is not None, rounding=rounding_variance(Xu, wu))
+    # Representatives mixing rows of several grid values are off the grid, so the step
+    # is read from the rows they stand for; pure ones sit on it and get its rounding.
+    on_grid = (Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))
+    rule = replace(rule, reduced=spread is not None, rounding=rounding_variance(*on_grid))
     rows = None if sample is None else RowSample(sample, inverse.ravel())
     nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     leaves = _leaf_order(nodes)

@@ -47,7 +47,10 @@ class Mixture:
     ``covariances`` is (k,) for spherical, (k, d) for diag, (d, d) for tied and
     (k, d, d) for full, as in scikit-learn.  ``features``: the indices of the data's
     features that the mixture models (d of them), or None for all of them; features
-    constant in the data tell no cluster from another and are left out.
+    constant in the data tell no cluster from another and are left out.  Where a
+    feature is recorded on a grid, the covariances describe the values spread over
+    their grid cells (``grow.rounding_variance``), so they exceed the clusters'
+    variance of the recorded values by the rounding's.
     """
 
     covariance_type: str
@@ -107,9 +110,6 @@ class Mixture:
 
     def _log_joint_blocks(self, X, spread=None):
         """``(first row, log joint of a block of rows)``: no (rows x k) array for all of X."""
-        if self.features is not None:
-            X = X[:, self.features]
-            spread = None if spread is None else spread[:, self.features]
         factors = _factors(self)
         k, d = self.means.shape
         # Full covariances whiten every block once per component: (rows x k x d) floats.
@@ -119,11 +119,13 @@ class Mixture:
         origin = self.weights @ self.means
         means = self.means - origin
         log_weights = np.log(self.weights)
+        columns = slice(None) if self.features is None else self.features
         for start in range(0, X.shape[0], step):
             stop = min(start + step, X.shape[0])
             block = _log_gaussian(
-                self.covariance_type, means, self.covariances, factors, X[start:stop] - origin,
-                None if spread is None else spread[start:stop],
+                self.covariance_type, means, self.covariances, factors,
+                X[start:stop, columns] - origin,
+                None if spread is None else spread[start:stop, columns],
             )
             block += log_weights
             yield start, block

@@ -213,7 +213,8 @@ class PartitionTree:
         """A JSON-ready dict (arrays as lists); :meth:`from_dict` inverts it exactly."""
         return {
             "format": "partitive.PartitionTree",
-            "version": FORMAT_VERSION,
+            # Only a mixture of some of the features needs version 3 to be read.
+            "version": FORMAT_VERSION if self._mixture_of_some_features() else 2,
             "nodes": [_jsonable(asdict(n)) for n in self.nodes],
             "clusters": [_jsonable(asdict(c)) for c in self.clusters],
             "merges": [_jsonable(asdict(m)) for m in self.merges],
@@ -231,6 +232,9 @@ class PartitionTree:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
         return text
+
+    def _mixture_of_some_features(self) -> bool:
+        return self.mixture is not None and self.mixture.features is not None
 
     @classmethod
     def from_dict(cls, data: dict) -> PartitionTree:

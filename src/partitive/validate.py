@@ -518,12 +518,12 @@ def dip_test(t, w, spread=None, sample_size=None, uniform=False) -> tuple[float,
     if W <= 3.0:
         return 0.0, 1.0
     size = int(min(round(W), DIP_TABLE_MAX_N))
-    if uniform and spread is not None and np.any(spread > 0):
+    if uniform and spread is not None and np.all(spread > 0):
         # Eight quantiles of a uniform per point would leave steps of an eighth of a
         # heavy grid value's weight, which the dip reads as modes: the exact CDF.
         sample = _uniform_mixture_quantiles(t, w, np.sqrt(3.0 * spread), size)
     else:
-        t, w = spread_sample(t, w, spread)
+        t, w = spread_sample(t, w, spread, uniform)
         order = np.argsort(t, kind="stable")
         ts, ws = t[order], w[order]
         if np.all(ws == 1.0):
