@@ -58,6 +58,9 @@ MIXTURE_POINTS_PER_DIM = 10
 #: all look like one cluster: a 2-means projection of a node holding many clusters
 #: superimposes them and can look unimodal while its children's do not.
 LOOKAHEAD_DEPTH = 1
+#: A node's 2-means may cut off this many groups of strays (each lighter than
+#: ``min_cluster_size``) before the node is left whole; each cut costs a 2-means.
+MAX_STRAY_CUTS = 8
 #: A node consistent with one Gaussian (``validate.looks_gaussian``, each of its three
 #: tests at this level) is not cut on diagonal mixture evidence, nor looked below.  At
 #: 1 % about 3 % of single Gaussians failed a test; with a dozen clusters one of them
@@ -384,22 +387,25 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         if cap is not None and n_leaves >= cap:
             node["reason"] = "cluster cap reached"
             continue
-        split = two_means(X[idx], w[idx])
-        if split is None:
+        if np.all(X[idx] == X[idx[0]]):
             node["reason"] = "all points identical"
             continue
+        split, core, left, right = _split_past_strays(X, w, idx, min_cluster_size)
+        small = split is None
+        if small:
+            node["reason"] = "child below min_cluster_size"
+            continue
         node["direction"], node["threshold"] = split.direction, split.threshold
-        left, right, small = _sides(w, idx, split, min_cluster_size)
         if n_clusters is not None:
-            distinct, evidence, p_value = not small, None, None
+            distinct, evidence, p_value = True, None, None
         else:
-            distinct, evidence, p_value = _growth_test(X, w, spread, idx, split, rule, sample)
+            distinct, evidence, p_value = _growth_test(X, w, spread, core, split, rule, sample)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         # A node refused although it is not one Gaussian may still hold clusters that
         # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
         # cut flat on one side), and a refusal on full covariances is not overruled by
         # diagonal evidence below it, which reads correlation as clusters.
-        if not distinct and not small and n_clusters is None and (
+        if not distinct and n_clusters is None and (
             rule.validation != "full"
             or _not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx))
         ):
@@ -409,9 +415,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
                              not refused_on_full_covariances, sample)
                 for side in (left, right)
             )
-        if small:
-            node["reason"] = "child below min_cluster_size"
-        elif not distinct:
+        if not distinct:
             node["reason"] = "one cluster"
         else:
             depth = node["depth"] + 1
@@ -428,23 +432,40 @@ def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok, 
     """Whether a node's split, or one below it down to ``depth``, is accepted."""
     if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
         return False
-    split = two_means(X[idx], w[idx])
+    split, core, left, right = _split_past_strays(X, w, idx, min_cluster_size)
     if split is None:
         return False
-    left, right, small = _sides(w, idx, split, min_cluster_size)
-    if small:
-        return False
-    distinct, _, _ = _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok)
+    distinct, _, _ = _growth_test(X, w, spread, core, split, rule, sample, diagonal_ok)
     return distinct or any(
         _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1, diagonal_ok, sample)
         for side in (left, right)
     )
 
 
-def _sides(w, idx, split, min_cluster_size):
-    """The two children's rows, and whether either weighs less than ``min_cluster_size``."""
-    left, right = idx[~split.goes_right], idx[split.goes_right]
-    return left, right, min(w[left].sum(), w[right].sum()) < min_cluster_size
+def _split_past_strays(X, w, idx, min_cluster_size):
+    """A node's 2-means split, made past its strays; ``(split, core, left, right)``.
+
+    2-means cuts a far outlier off on its own, and a side lighter than
+    ``min_cluster_size`` is no cluster: it used to stop the node, so one outlier kept
+    three blobs one cluster.  Such a side is set aside as strays and the rest (the
+    core) split again, at most MAX_STRAY_CUTS times.  ``split`` is the core's (its
+    ``goes_right`` indexes ``core``); ``left`` and ``right`` are all of the node's rows
+    on either side of its hyperplane, strays included.  ``split`` is None where no
+    split leaves both sides ``min_cluster_size``.
+    """
+    core = idx
+    for _ in range(MAX_STRAY_CUTS + 1):
+        split = two_means(X[core], w[core])
+        if split is None:
+            return None, core, None, None
+        low, high = core[~split.goes_right], core[split.goes_right]
+        if min(w[low].sum(), w[high].sum()) >= min_cluster_size:
+            goes_right = X[idx] @ split.direction > split.threshold
+            return split, core, idx[~goes_right], idx[goes_right]
+        core = low if w[low].sum() >= w[high].sum() else high
+        if w[core].sum() < 2 * min_cluster_size:
+            break
+    return None, core, None, None
 
 
 def _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok=True):
