@@ -192,11 +192,12 @@ def test_grid_features_mixed_with_continuous_ones_are_one_cluster_on_representat
     assert PPP(reduction=True, n_representatives=500).fit(X).n_clusters_ == 1
 
 
-@pytest.mark.parametrize("k, d, n_far", [(3, 2, 1), (5, 10, 1), (5, 10, 3), (8, 5, 1)])
-def test_a_far_outlier_does_not_hide_the_clusters(k, d, n_far):
-    # 2-means cuts a far outlier off on its own; that side, lighter than
-    # min_cluster_size, used to stop the node: 3 blobs and one outlier were 2 clusters,
-    # 5 blobs and three outliers 1.  The outliers join the nearest cluster.
+@pytest.mark.parametrize("k, d, n_far", [(3, 2, 1), (3, 2, 3), (5, 10, 1), (5, 10, 3), (8, 5, 1), (8, 5, 3)])
+def test_far_outliers_do_not_hide_the_clusters(k, d, n_far):
+    # 2-means cuts far outliers off on their own; that side, lighter than
+    # min_cluster_size, used to stop the node (3 blobs and one outlier were 2 clusters,
+    # 5 blobs and three outliers 1), and Lloyd moved a leaf's centre onto them (3 blobs
+    # and three outliers: 2).  The outliers join the nearest cluster.
     X, y = well_separated_blobs(k, d, n_per=200, seed=1)
     far = np.full((n_far, d), 1e3) + np.arange(n_far)[:, None]
     model = PPP().fit(np.vstack([X, far]))

@@ -338,7 +338,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     leaves = _leaf_order(nodes)
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
-    labels, centers = _refine(Xu, wu, centers)
+    labels, centers = _refine_past_strays(Xu, wu, nodes, leaves, centers, min_cluster_size)
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = _drop_empty(labels, centers, groups, wu)
     merges = []
@@ -500,6 +500,46 @@ def _refine(X, w, centers):
             break
         labels = new
     return labels, centers
+
+
+def _refine_past_strays(X, w, nodes, leaves, centroids, min_cluster_size):
+    """Lloyd from the leaves' centroids, past strays.
+
+    A few far outliers sit in the leaf nearest them and pull its centroid; Lloyd then
+    moves that centre onto them alone, and the cluster it stood for joins a neighbour
+    (3 blobs and 3 outliers came back as 2 clusters).  So where Lloyd ends with
+    clusters lighter than ``min_cluster_size``, their points are strays: weightless
+    in every centre, the leaves' centroids included, and Lloyd runs again, at most
+    MAX_STRAY_CUTS times.  Strays are labelled by the nearest centre like every point.
+    """
+    labels, centers = _refine(X, w, centroids)
+    weight, leaf_of = w, None
+    for _ in range(MAX_STRAY_CUTS):
+        light = np.bincount(labels, weights=weight, minlength=len(leaves)) < min_cluster_size
+        strays = light[labels] & (weight > 0)
+        if not strays.any():
+            break
+        weight = np.where(strays, 0.0, weight)
+        leaf_of = _leaf_of(X, nodes, leaves) if leaf_of is None else leaf_of
+        labels, centers = _refine(X, weight, _weighted_centers(X, weight, leaf_of, centroids))
+    return labels, centers
+
+
+def _leaf_of(X, nodes, leaves):
+    """The position in ``leaves`` of every row's leaf, by descending the tree."""
+    position = {leaf: r for r, leaf in enumerate(leaves)}
+    out = np.empty(X.shape[0], dtype=np.intp)
+    stack = [(0, np.arange(X.shape[0]))]
+    while stack:
+        node_id, rows = stack.pop()
+        node = nodes[node_id]
+        if node["children"] is None:
+            out[rows] = position[node_id]
+            continue
+        right = X[rows] @ node["direction"] > node["threshold"]
+        stack.append((node["children"][0], rows[~right]))
+        stack.append((node["children"][1], rows[right]))
+    return out
 
 
 def _weighted_centers(X, w, labels, previous):
