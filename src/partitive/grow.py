@@ -334,11 +334,13 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     on_grid = (Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))
     rule = replace(rule, reduced=spread is not None, rounding=rounding_variance(*on_grid))
     rows = None if sample is None else RowSample(sample, inverse.ravel())
-    nodes = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
+    nodes, leaf_of = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     leaves = _leaf_order(nodes)
     centers = np.vstack([nodes[i]["centroid"] for i in leaves])
     groups = [(i,) for i in leaves]
-    labels, centers = _refine_past_strays(Xu, wu, nodes, leaves, centers, min_cluster_size)
+    position = np.empty(len(nodes), dtype=np.intp)
+    position[leaves] = np.arange(len(leaves))
+    labels, centers = _refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size)
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = _drop_empty(labels, centers, groups, wu)
     merges = []
@@ -357,8 +359,10 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
 
 
 def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None):
-    """Grow largest node first; return the node records (dicts, in id order)."""
+    """Grow largest node first; return the node records (dicts, in id order) and the
+    leaf of every row."""
     nodes = []
+    leaf_of = np.empty(X.shape[0], dtype=np.intp)
     members = {}
 
     def add(idx, parent, depth):
@@ -384,15 +388,16 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         _, node_id = heapq.heappop(heap)
         node = nodes[node_id]
         idx = members[node_id]
+        # Every node is popped, children after parents: the last node written is the leaf.
+        leaf_of[idx] = node_id
         if cap is not None and n_leaves >= cap:
             node["reason"] = "cluster cap reached"
             continue
-        if np.all(X[idx] == X[idx[0]]):
+        if idx.size == 1:  # rows are distinct (canonical_rows)
             node["reason"] = "all points identical"
             continue
         split, core, left, right = _split_past_strays(X, w, idx, min_cluster_size)
-        small = split is None
-        if small:
+        if split is None:
             node["reason"] = "child below min_cluster_size"
             continue
         node["direction"], node["threshold"] = split.direction, split.threshold
@@ -425,7 +430,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
             for child in children:
                 heapq.heappush(heap, (-nodes[child]["weight"], child))
         del members[node_id]
-    return nodes
+    return nodes, leaf_of
 
 
 def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok, sample) -> bool:
@@ -502,8 +507,9 @@ def _refine(X, w, centers):
     return labels, centers
 
 
-def _refine_past_strays(X, w, nodes, leaves, centroids, min_cluster_size):
-    """Lloyd from the leaves' centroids, past strays.
+def _refine_past_strays(X, w, leaf_of, centroids, min_cluster_size):
+    """Lloyd from the leaves' centroids, past strays (``leaf_of``: each row's leaf, as
+    an index into ``centroids``).
 
     A few far outliers sit in the leaf nearest them and pull its centroid; Lloyd then
     moves that centre onto them alone, and the cluster it stood for joins a neighbour
@@ -513,33 +519,15 @@ def _refine_past_strays(X, w, nodes, leaves, centroids, min_cluster_size):
     MAX_STRAY_CUTS times.  Strays are labelled by the nearest centre like every point.
     """
     labels, centers = _refine(X, w, centroids)
-    weight, leaf_of = w, None
+    weight = w
     for _ in range(MAX_STRAY_CUTS):
-        light = np.bincount(labels, weights=weight, minlength=len(leaves)) < min_cluster_size
+        light = np.bincount(labels, weights=weight, minlength=centroids.shape[0]) < min_cluster_size
         strays = light[labels] & (weight > 0)
         if not strays.any():
             break
         weight = np.where(strays, 0.0, weight)
-        leaf_of = _leaf_of(X, nodes, leaves) if leaf_of is None else leaf_of
         labels, centers = _refine(X, weight, _weighted_centers(X, weight, leaf_of, centroids))
     return labels, centers
-
-
-def _leaf_of(X, nodes, leaves):
-    """The position in ``leaves`` of every row's leaf, by descending the tree."""
-    position = {leaf: r for r, leaf in enumerate(leaves)}
-    out = np.empty(X.shape[0], dtype=np.intp)
-    stack = [(0, np.arange(X.shape[0]))]
-    while stack:
-        node_id, rows = stack.pop()
-        node = nodes[node_id]
-        if node["children"] is None:
-            out[rows] = position[node_id]
-            continue
-        right = X[rows] @ node["direction"] > node["threshold"]
-        stack.append((node["children"][0], rows[~right]))
-        stack.append((node["children"][1], rows[right]))
-    return out
 
 
 def _weighted_centers(X, w, labels, previous):
