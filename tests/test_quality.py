@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import special_ortho_group
 from sklearn.metrics import adjusted_rand_score
 
-from partitive import PPP
+from partitive import PPP, PartitionTree
 from partitive.datasets import well_separated_blobs
 
 BLOB_CASES = [(1, 2), (2, 2), (3, 10), (5, 2), (5, 50), (8, 5), (12, 2), (15, 20), (20, 2), (20, 10)]
@@ -144,6 +144,30 @@ def test_tilted_clusters_are_found_whole(n, d, k, reduction):
     model = PPP(reduction=reduction).fit(X)
     assert model.n_clusters_ == k
     assert adjusted_rand_score(truth, model.labels_) > 0.99
+
+
+def test_tilted_clusters_cut_by_a_high_split_are_merged_whole():
+    # A 2-means cut high in the tree passes through tilted clusters and leaves pieces no
+    # pair of which is one Gaussian; the whole mixture's BIC merges them (18 clusters,
+    # ARI 0.977 before).
+    X, truth = tilted_clusters(24_000, 10, 16, seed=1)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 16
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+    by_mixture = [m for m in model.tree_.merges if m.test == "mixture"]
+    assert by_mixture and all(m.dbic < 0 and m.p_value is None for m in by_mixture)
+    leaves = sorted(leaf for c in model.tree_.clusters for leaf in c.leaves)
+    assert leaves == sorted(n.id for n in model.tree_.leaves())
+    assert PartitionTree.from_json(model.tree_.to_json()).merges == model.tree_.merges
+
+
+def test_cluster_gaussians_keep_their_width_far_from_the_origin():
+    # Blobs of sd 0.5 spread over thousands of units: a ridge relative to each
+    # feature's overall variance made them sd 6 wide, and a tied mixture merged two.
+    X, truth = well_separated_blobs(12, 2, n_per=80, seed=1202)
+    model = PPP(covariance_type="tied").fit(X)
+    assert model.n_clusters_ == 12
+    np.testing.assert_allclose(np.diag(model.tree_.mixture.covariances), 0.25, rtol=0.2)
 
 
 ROUNDED_CASES = [(0.7, 2, 1_000), (0.7, 2, 5_000), (0.7, 5, 5_000), (1.5, 2, 5_000), (3.0, 2, 5_000)]

@@ -16,9 +16,10 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
 3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.
-4. **Fit the clusters' Gaussians**: with k now fixed, a Gaussian mixture is fitted by
-   EM from the merged partition, its covariance structure chosen by BIC
-   (:mod:`partitive.mixture`); every point goes to its most probable cluster.
+4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
+   partition, its covariance structure chosen by BIC, and its components merged while
+   the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
+   join; :mod:`partitive.mixture`); every point goes to its most probable cluster.
 
 Rows are first put in a canonical order with exact duplicates merged into weights, so
 the result cannot depend on row order, and duplicating a row is the same as doubling
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture
+from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, merge_components
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
@@ -348,7 +349,10 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         labels, centers, groups, merges = _merge(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
         )
-    mixture, labels, posterior, groups = _fit_gaussians(Xu, wu, su, labels, groups, covariance_type, rule)
+    mixture, labels, posterior, groups, mixture_merges = _fit_gaussians(
+        Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None
+    )
+    merges += mixture_merges
     tree, labels = _assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
@@ -580,7 +584,7 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
             if i in used or j in used:
                 continue
             used.update((i, j))
-            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic)))
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic), test="pair"))
             labels[labels == j] = i
             groups[i] = tuple(sorted(groups[i] + groups[j]))
             groups[j] = ()
@@ -617,26 +621,35 @@ def _drop_empty(labels, centers, groups, w):
 # -- stage 4: the clusters' Gaussians -------------------------------------------------
 
 
-def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule):
-    """The lowest-BIC mixture from the partition, every row's most probable cluster and
-    its posterior probability.
+def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
+    """The lowest-BIC mixture from the partition, with (if ``merge``) components merged
+    while the whole mixture's BIC prefers it; every row's most probable cluster and
+    its posterior probability; the clusters' leaves; and the merges made.
 
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
     """
+    spread = _with_rounding(spread, rule.rounding, X.shape)
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
+    sample_size = X.shape[0] if rule.reduced else None
     mixture, _ = fit_mixture(
-        X, w, labels, _with_rounding(spread, rule.rounding, X.shape),
-        sample_size=X.shape[0] if rule.reduced else None,
+        X, w, labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
     )
+    merges = []
+    if merge:
+        mixture, merged = merge_components(X, w, mixture, spread, sample_size)
+        groups = list(groups)
+        for i, j, dbic in merged:
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
+            groups[i] = tuple(sorted(groups[i] + groups.pop(j)))
     labels, posterior = mixture.assign(X)
     alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
     if alive.size < mixture.n_components:
         mixture = mixture.subset(alive)
         labels, posterior = mixture.assign(X)
         groups = [groups[c] for c in alive]
-    return mixture, labels, posterior, groups
+    return mixture, labels, posterior, groups, merges
 
 
 # -- the result ------------------------------------------------------------------------

@@ -75,9 +75,18 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Merge:
+    """Two clusters found to be one (``leaves``: the tree leaves each was made of).
+
+    ``test`` says by what: ``"pair"``, the pair's own points (``p_value``: the dip
+    test's on the line through the two centres; ``dbic``: one Gaussian against two,
+    positive when two describe them better), or ``"mixture"``, the whole mixture's BIC
+    with the two components as one (``dbic``: that BIC change, negative; no p-value).
+    """
+
     leaves: tuple[tuple[int, ...], tuple[int, ...]]
-    p_value: float
+    p_value: float | None
     dbic: float
+    test: str = "pair"
 
 
 @dataclass
@@ -262,6 +271,8 @@ class PartitionTree:
                     leaves=tuple(tuple(side) for side in m["leaves"]),
                     p_value=m["p_value"],
                     dbic=m["dbic"],
+                    # Trees written before mixture merges existed hold pair merges only.
+                    test=m.get("test", "pair"),
                 )
                 for m in data["merges"]
             ],
