@@ -159,6 +159,7 @@ def test_tilted_clusters_cut_by_a_high_split_are_merged_whole():
     leaves = sorted(leaf for c in model.tree_.clusters for leaf in c.leaves)
     assert leaves == sorted(n.id for n in model.tree_.leaves())
     assert PartitionTree.from_json(model.tree_.to_json()).merges == model.tree_.merges
+    assert f"({len(by_mixture)} by the mixture's BIC)" in str(model.tree_)
 
 
 def test_cluster_gaussians_keep_their_width_far_from_the_origin():

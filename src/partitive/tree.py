@@ -325,9 +325,11 @@ class PartitionTree:
 
     def __str__(self) -> str:
         cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
+        n_mixture = sum(m.test == "mixture" for m in self.merges)
+        by_mixture = f" ({n_mixture} by the mixture's BIC)" if n_mixture else ""
         lines = [
             f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
-            f"{len(self.merges)} merge(s), clusterability {self.clusterability:.3f}"
+            f"{len(self.merges)} merge(s){by_mixture}, clusterability {self.clusterability:.3f}"
             + ("" if self.mixture is None else f", {self.mixture.covariance_type} covariances")
         ]
 
