@@ -15,7 +15,8 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
    boundary to where the points are.
 3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
-   refined again, until every neighbouring pair is distinct.
+   refined again, until every neighbouring pair is distinct.  Two clusters that are
+   each one Gaussian, with a union that is not, stay apart.
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
@@ -573,6 +574,11 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 # dip of one blob cut in two (a2: p 0.048 at n = 150).  A pair that one
                 # Gaussian describes better than two (dBIC <= 0) is one cluster.
                 distinct = distinct and dbic > 0
+                # The guards that keep one skewed cluster whole also merged real
+                # clusters that touch (aggregation's bridged pair): two that are each
+                # one Gaussian, with a union that is not, are two clusters.
+                if not distinct and dbic > 0 and not small:
+                    distinct = _two_gaussians(X, w, labels, i, j, rule.reduced, sample)
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
@@ -592,6 +598,15 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
         labels, centers, groups = _drop_empty(labels, centers, groups, w)
         labels, centers = _refine(X, w, centers)
     return labels, centers, groups, merges
+
+
+def _two_gaussians(X, w, labels, i, j, reduced, sample):
+    """Whether clusters i and j are each one Gaussian and their union is not."""
+    def gaussian(members):
+        return not _not_one_gaussian(X[members], w[members], reduced, _rows_of(sample, members))
+
+    first, second = labels == i, labels == j
+    return gaussian(first) and gaussian(second) and not gaussian(first | second)
 
 
 def _neighbour_pairs(centers):
