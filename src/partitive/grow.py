@@ -9,7 +9,9 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
    children's scores >= alpha, and an effect size dBIC / n large enough that it does
    not grow with n alone), also against one skewed or heavy-tailed cluster along the
    split.  Mixture evidence from Gaussians diagonal in the features (children too
-   small for full covariances) counts only where the node is not one Gaussian.
+   small for full covariances) counts only where the node is not one Gaussian.  A node
+   that is not one Gaussian, with two sides that each are, is two clusters when two
+   Gaussians describe it better (dBIC > 0).
 2. **Refine**: global weighted Lloyd iterations started from the leaves' centroids.  A
    2-means cut high in the tree can pass through a cluster; refinement moves the
    boundary to where the points are.
@@ -369,6 +371,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
     nodes = []
     leaf_of = np.empty(X.shape[0], dtype=np.intp)
     members = {}
+    one_gaussian = {}  # node id -> whether it is one Gaussian, where already checked
 
     def add(idx, parent, depth):
         node_id = len(nodes)
@@ -411,14 +414,26 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         else:
             distinct, evidence, p_value = _growth_test(X, w, spread, core, split, rule, sample)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
+        known = one_gaussian.pop(node_id, None)
+        not_gaussian = not distinct and n_clusters is None and (
+            _not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx)) if known is None else not known
+        )
+        # Two sides that are each one Gaussian, of a node that is not, are two clusters
+        # when two Gaussians describe the node better (dBIC > 0), whatever the guards
+        # against one skewed cluster say (its pieces are not Gaussian).
+        sides_gaussian = []
+        if not_gaussian and evidence.dbic > 0:
+            for side in (left, right):
+                rows = _rows_of(sample, side)
+                sides_gaussian.append(not _not_one_gaussian(X[side], w[side], rule.reduced, rows))
+                if not sides_gaussian[-1]:
+                    break
+            distinct = all(sides_gaussian)
         # A node refused although it is not one Gaussian may still hold clusters that
         # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
         # cut flat on one side), and a refusal on full covariances is not overruled by
         # diagonal evidence below it, which reads correlation as clusters.
-        if not distinct and n_clusters is None and (
-            rule.validation != "full"
-            or _not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx))
-        ):
+        if not distinct and n_clusters is None and (rule.validation != "full" or not_gaussian):
             refused_on_full_covariances = not evidence.diagonal
             distinct = any(
                 _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH,
@@ -431,6 +446,8 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
             depth = node["depth"] + 1
             children = (add(left, node_id, depth), add(right, node_id, depth))
             node.update(accepted=True, reason="split", children=children)
+            # A child's own check reads the same rows: it is not made twice.
+            one_gaussian.update(zip(children, sides_gaussian))
             n_leaves += 1
             for child in children:
                 heapq.heappush(heap, (-nodes[child]["weight"], child))
@@ -578,7 +595,9 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 # clusters that touch (aggregation's bridged pair): two that are each
                 # one Gaussian, with a union that is not, are two clusters.
                 if not distinct and dbic > 0 and not small:
-                    distinct = _two_gaussians(X, w, labels, i, j, rule.reduced, sample)
+                    distinct = _not_one_gaussian(
+                        Xp, wp, rule.reduced, _rows_of(sample, in_pair)
+                    ) and _each_one_gaussian(X, w, (labels == i, labels == j), rule.reduced, sample)
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
@@ -600,13 +619,11 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
     return labels, centers, groups, merges
 
 
-def _two_gaussians(X, w, labels, i, j, reduced, sample):
-    """Whether clusters i and j are each one Gaussian and their union is not."""
-    def gaussian(members):
-        return not _not_one_gaussian(X[members], w[members], reduced, _rows_of(sample, members))
-
-    first, second = labels == i, labels == j
-    return gaussian(first) and gaussian(second) and not gaussian(first | second)
+def _each_one_gaussian(X, w, parts, reduced, sample) -> bool:
+    """Whether each of ``parts`` (index arrays or masks of rows) is one Gaussian."""
+    return not any(
+        _not_one_gaussian(X[members], w[members], reduced, _rows_of(sample, members)) for members in parts
+    )
 
 
 def _neighbour_pairs(centers):
