@@ -6,7 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from partitive import PPP, PartitionTree
-from partitive.mixture import COVARIANCE_TYPES, fit_mixture
+from partitive.mixture import COVARIANCE_TYPES, _as_sequential, fit_mixture, merge_components
 
 
 def correlated_pair(seed=1, n=400):
@@ -139,3 +139,32 @@ def test_full_structure_needs_more_rows_than_dimensions_per_cluster():
     assert "full" not in bics
     forced, _ = fit_mixture(X, np.ones(len(X)), y, covariance_types=("full",))
     assert forced.covariance_type == "diag"
+
+
+@pytest.mark.parametrize("cov_type", ["spherical", "diag", "full"])
+def test_the_halves_of_one_gaussian_are_merged_into_one_component(cov_type):
+    # Spherical components cannot follow an elongated Gaussian: two describe it better.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(4000, 3)) * ([1.0, 1.0, 1.0] if cov_type == "spherical" else [3.0, 1.0, 1.0])
+    halves = (X[:, 0] > 0).astype(np.intp)
+    mixture, _ = fit_mixture(X, np.ones(len(X)), halves, covariance_types=(cov_type,))
+    merged, merges = merge_components(X, np.ones(len(X)), mixture)
+    assert merged.n_components == 1
+    assert [(i, j) for i, j, _ in merges] == [(0, 1)] and merges[0][2] < 0
+    np.testing.assert_allclose(merged.means[0], X.mean(axis=0), atol=1e-9)
+
+
+def test_clusters_that_are_there_are_not_merged():
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(size=(500, 2)), rng.normal(size=(500, 2)) + [4.0, 0.0]])
+    labels = np.repeat([0, 1], 500)
+    mixture, _ = fit_mixture(X, np.ones(len(X)), labels)
+    merged, merges = merge_components(X, np.ones(len(X)), mixture)
+    assert merges == [] and merged is mixture
+
+
+def test_one_rounds_merges_are_recorded_as_if_made_one_at_a_time():
+    # Merging (0, 1), (2, 3) and (4, 5) at once: after the first, 2 and 3 are 1 and 2.
+    assert _as_sequential([(4, 5, -3.0), (0, 1, -1.0), (2, 3, -2.0)]) == [
+        (0, 1, -1.0), (1, 2, -2.0), (2, 3, -3.0)
+    ]

@@ -204,8 +204,8 @@ def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     values as rows (weights count as rows).  Its step is the median gap between
     neighbouring distinct values, each gap weighted by the lighter of its two values:
     a stray value off the grid (an imputed mean, one row measured finer) holds too
-    little weight to move it.  Where h^2 / 12 is below the mixtures' ridge (a millionth
-    of the feature's variance) the grid is too fine to matter, and the feature gets 0.
+    little weight to move it.  Where h^2 / 12 is below a millionth of the feature's
+    variance the grid is too fine to matter, and the feature gets 0.
     A feature of two values is a grid of one step: its two cells touch, so it never
     tells clusters apart on its own.
     """
@@ -668,6 +668,7 @@ def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
         X, w, labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
     )
+    mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     merges = []
     if merge:
         mixture, merged = merge_components(X, w, mixture, spread, sample_size)
@@ -675,13 +676,21 @@ def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
         for i, j, dbic in merged:
             merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
             groups[i] = tuple(sorted(groups[i] + groups.pop(j)))
+        if merged:
+            mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
+    return mixture, labels, posterior, groups, merges
+
+
+def _alive(X, w, mixture, groups):
+    """The mixture without its components most probable for no row (no label
+    changes), each row's label and posterior, and the remaining clusters' leaves."""
     labels, posterior = mixture.assign(X)
     alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
     if alive.size < mixture.n_components:
         mixture = mixture.subset(alive)
         labels, posterior = mixture.assign(X)
         groups = [groups[c] for c in alive]
-    return mixture, labels, posterior, groups, merges
+    return mixture, labels, posterior, groups
 
 
 # -- the result ------------------------------------------------------------------------

@@ -42,14 +42,16 @@ RIDGE = 1e-6
 #: Rows per block when evaluating densities: bounds the (rows x clusters) arrays.
 BLOCK_ROWS = 16_384
 FULL_BLOCK_FLOATS = 1 << 21
-#: merge_components scores a pair only if the posterior weight its components share is
-#: at least this share of each one's own, and only on rows whose posterior of the pair
-#: exceeds MERGE_ROW_FLOOR (leaving the others out changes the BIC by less than
-#: 2 * MERGE_ROW_FLOOR per row, and only ever against the merge).
+#: merge_components scores a pair of components j, k only if they touch: the posterior
+#: weight they share, sum(w r_j r_k), exceeds this share of the smaller of their own,
+#: sum(w r_j^2) and sum(w r_k^2).
 MERGE_OVERLAP = 1e-3
+#: ... and only on rows whose posterior of the pair exceeds this.  A row left out can
+#: lose at most -log(1 - floor) by the merge, so leaving it out favours a merge by at
+#: most 2 * floor of BIC per row; what a row left out might gain is not counted.
+MERGE_ROW_FLOOR = 1e-6
 #: A full covariance's scatter is taken over the rows whose responsibility exceeds this.
 RESP_FLOOR = 1e-12
-MERGE_ROW_FLOOR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -216,18 +218,23 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
 
     A pair is scored by the BIC change when its two components are replaced by one of
     the pair's weight, mean and covariance (moment-matched; with tied covariances the
-    shared one), with no refit: a lower bound on the merged mixture's likelihood, so a
-    merge is made only when even that is better.  Only pairs that share posterior
-    weight are scored, each on the rows where the pair has any.  Every round merges the
-    best pairs (lowest BIC change first) whose components overlap with no other
-    merged pair's, so that their changes add up, then EM refits the mixture from the
-    merged responsibilities; until no pair lowers the BIC.
+    shared one, so tied components seldom merge), with no refit: a lower bound on the
+    merged mixture's likelihood (up to MERGE_ROW_FLOOR), so a merge is made only when
+    even that is better.  Only pairs that touch (MERGE_OVERLAP) are scored, each on the
+    rows where the pair's posterior exceeds MERGE_ROW_FLOOR.  Every round merges the
+    best pairs (lowest BIC change first) that touch no other pair merged in the round,
+    so that their changes add up, then EM refits the mixture from the merged
+    responsibilities; until no pair lowers the BIC.  A component with no posterior
+    weight at all stops the merging (EM cannot refit it); the caller drops such
+    components first.
 
-    Returns the mixture and the merges: ``(i, j, dbic)``, with ``i < j`` indices into
-    the components as they were in that round, and in each round ``j`` taken out and
-    its weight given to ``i`` (later indices move down), ``dbic`` the BIC change
-    (negative: one component is better).
+    Returns the mixture (``mixture`` itself when nothing is merged) and the merges as
+    if made one at a time: ``(i, j, dbic)`` with ``i < j`` indices into the components
+    as they are just before that merge, ``j`` taken out and its weight given to ``i``
+    (later indices move down), ``dbic`` the BIC change (negative: one component is
+    better).
     """
+    original = mixture
     W = float(w.sum())
     n_obs = W if sample_size is None else min(W, float(sample_size))
     center = w @ X / W
@@ -240,8 +247,7 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
         log_norm = logsumexp(log_joint, axis=1)
         resp = np.exp(log_joint - log_norm[:, None])
         shared = (resp * w[:, None]).T @ resp
-        # A pair whose shared weight is this small a share of either component's own
-        # is two clusters that barely touch: merging them cannot pay.
+        # Two components that barely share a row are two clusters: merging cannot pay.
         touching = shared > MERGE_OVERLAP * np.minimum.outer(np.diag(shared), np.diag(shared))
         np.fill_diagonal(touching, False)
         saved = _component_parameters(mixture.covariance_type, X.shape[1]) * np.log(n_obs)
@@ -251,9 +257,9 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
             rows = np.flatnonzero(pair > MERGE_ROW_FLOOR)
             weight, merged = _merged_component(mixture, i, j)
             log_merged = merged.log_joint(X[rows], None if spread is None else spread[rows])[:, 0]
-            with np.errstate(divide="ignore"):
-                # The other components' share of each row, log(sum over k != i, j).
-                log_rest = log_norm[rows] + np.log1p(-np.minimum(pair[rows], 1.0))
+            # The other components' share of each row, log(sum over k != i, j), summed
+            # directly: 1 - (r_i + r_j) cannot resolve a share below 1e-16.
+            log_rest = logsumexp(np.delete(log_joint[rows], [i, j], axis=1), axis=1) if mixture.n_components > 2 else -np.inf
             gain = np.logaddexp(log_rest, log_merged + np.log(weight)) - log_norm[rows]
             dbic = -2.0 * float(w[rows] @ gain) * (n_obs / W) - saved
             if dbic < 0:
@@ -274,6 +280,8 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
             break
         merges.extend(_as_sequential(chosen))
         mixture = refit
+    if not merges:
+        return original, merges
     return replace(mixture, means=mixture.means + center), merges
 
 
