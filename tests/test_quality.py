@@ -6,7 +6,7 @@ from scipy.stats import special_ortho_group
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP, PartitionTree
-from partitive.datasets import well_separated_blobs
+from partitive.datasets import random_gaussian_clusters, well_separated_blobs
 
 BLOB_CASES = [(1, 2), (2, 2), (3, 10), (5, 2), (5, 50), (8, 5), (12, 2), (15, 20), (20, 2), (20, 10)]
 
@@ -169,26 +169,6 @@ def test_cluster_gaussians_keep_their_width_far_from_the_origin():
     model = PPP(covariance_type="tied").fit(X)
     assert model.n_clusters_ == 12
     np.testing.assert_allclose(np.diag(model.tree_.mixture.covariances), 0.25, rtol=0.2)
-
-
-def random_gaussian_clusters(seed, d):
-    """3-8 Gaussian clusters of 100-400 rows, each turned and stretched at random (sd
-    0.7-2.5), centres at least 6 apart in a box of half-width 12."""
-    rng = np.random.default_rng(seed)
-    k = int(rng.integers(3, 9))
-    centers = []
-    while len(centers) < k:
-        center = rng.uniform(-12, 12, d)
-        if all(np.linalg.norm(center - other) > 6 for other in centers):
-            centers.append(center)
-    X, truth = [], []
-    for j, center in enumerate(centers):
-        n = int(rng.integers(100, 400))
-        rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
-        sd = rng.uniform(0.7, 2.5, d)
-        X.append(center + (rng.normal(size=(n, d)) * sd) @ rotation.T)
-        truth += [j] * n
-    return np.vstack(X), np.array(truth), k
 
 
 @pytest.mark.parametrize("seed, d", [(2, 2), (18, 3), (12, 3), (32, 3)])

@@ -63,3 +63,27 @@ def _write_example(path):
     table = np.vstack(rows)[rng.permutation(600)]
     header = "annual_spend,visits_per_month,basket_size,days_since_visit,segment"
     np.savetxt(path, table, delimiter=",", header=header, comments="", fmt=["%.2f"] * 4 + ["%d"])
+
+
+def random_gaussian_clusters(seed, d):
+    """3-8 Gaussian clusters of 100-400 rows, each turned at random and stretched (sd
+    0.7-2.5 along its own axes), centres at least 6 apart in a box of half-width 12.
+
+    Returns ``(X, y, k)``; the same arguments always give the same data.  Clusters
+    touch in two dimensions more often than in five.
+    """
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 9))
+    centers = []
+    while len(centers) < k:
+        center = rng.uniform(-12, 12, d)
+        if all(np.linalg.norm(center - other) > 6 for other in centers):
+            centers.append(center)
+    X, truth = [], []
+    for j, center in enumerate(centers):
+        n = int(rng.integers(100, 400))
+        rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        sd = rng.uniform(0.7, 2.5, d)
+        X.append(center + (rng.normal(size=(n, d)) * sd) @ rotation.T)
+        truth += [j] * n
+    return np.vstack(X), np.array(truth), k
