@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, merge_components
+from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, group_sums, merge_components
 from .split import two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
@@ -253,18 +253,6 @@ def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = Non
     return unique, weights, merged / np.where(weights > 0, weights, 1.0)[:, None], inverse
 
 
-def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int, weights: np.ndarray) -> np.ndarray:
-    """``sum(weights[i] * values[i])`` per group, as rows of an ``n_groups x d`` array.
-
-    A sparse one-hot product: each group's sum runs over its rows in row order, so the
-    result is deterministic, and it is two orders faster than ``np.add.at``.
-    """
-    import scipy.sparse as sp
-
-    onehot = sp.csr_matrix((weights, (groups, np.arange(groups.size))), shape=(n_groups, groups.size))
-    return np.asarray(onehot @ values)
-
-
 def fit_tree(
     X: np.ndarray,
     w: np.ndarray,
@@ -415,19 +403,17 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
             distinct, evidence, p_value = _growth_test(X, w, spread, core, split, rule, sample)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         known = one_gaussian.pop(node_id, None)
-        not_gaussian = not distinct and n_clusters is None and (
-            _not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx)) if known is None else not known
+        # Read by the rule below (dBIC > 0) and, with full validation, by the look-ahead.
+        not_gaussian = (
+            not distinct and n_clusters is None and (evidence.dbic > 0 or rule.validation == "full")
+            and (_not_one_gaussian(X[idx], w[idx], rule.reduced, _rows_of(sample, idx)) if known is None else not known)
         )
         # Two sides that are each one Gaussian, of a node that is not, are two clusters
         # when two Gaussians describe the node better (dBIC > 0), whatever the guards
         # against one skewed cluster say (its pieces are not Gaussian).
         sides_gaussian = []
         if not_gaussian and evidence.dbic > 0:
-            for side in (left, right):
-                rows = _rows_of(sample, side)
-                sides_gaussian.append(not _not_one_gaussian(X[side], w[side], rule.reduced, rows))
-                if not sides_gaussian[-1]:
-                    break
+            sides_gaussian = _gaussian_parts(X, w, (left, right), rule.reduced, sample)
             distinct = all(sides_gaussian)
         # A node refused although it is not one Gaussian may still hold clusters that
         # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
@@ -597,7 +583,7 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 if not distinct and dbic > 0 and not small:
                     distinct = _not_one_gaussian(
                         Xp, wp, rule.reduced, _rows_of(sample, in_pair)
-                    ) and _each_one_gaussian(X, w, (labels == i, labels == j), rule.reduced, sample)
+                    ) and all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample))
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
@@ -619,11 +605,15 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
     return labels, centers, groups, merges
 
 
-def _each_one_gaussian(X, w, parts, reduced, sample) -> bool:
-    """Whether each of ``parts`` (index arrays or masks of rows) is one Gaussian."""
-    return not any(
-        _not_one_gaussian(X[members], w[members], reduced, _rows_of(sample, members)) for members in parts
-    )
+def _gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
+    """Whether each of ``parts`` (index arrays or masks of rows) is one Gaussian, up to
+    the first that is not (the rest are not checked)."""
+    out = []
+    for members in parts:
+        out.append(not _not_one_gaussian(X[members], w[members], reduced, _rows_of(sample, members)))
+        if not out[-1]:
+            break
+    return out
 
 
 def _neighbour_pairs(centers):

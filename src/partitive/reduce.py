@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .grow import group_sums
+from .mixture import group_sums
 
 #: Offsets from the seed are summed as integers in units of 2**-OFFSET_BITS of the
 #: feature's scale, squared offsets in units of 2**-SQUARE_BITS.  With |offset| < FAR
