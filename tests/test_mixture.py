@@ -141,6 +141,38 @@ def test_full_structure_needs_more_rows_than_dimensions_per_cluster():
     assert forced.covariance_type == "diag"
 
 
+def test_structures_that_cannot_win_are_not_scored_and_the_choice_is_unchanged(monkeypatch):
+    # 150 rows a cluster in 100-D: full covariances (15,150 parameters each) lose on
+    # their penalty alone, so their densities are never computed.
+    from partitive import mixture as module
+
+    rng = np.random.default_rng(12)
+    X = np.vstack([rng.normal(c, 1.0, size=(150, 100)) for c in (0.0, 5.0, 10.0)])
+    y = np.repeat([0, 1, 2], 150)
+    chosen, bics = fit_mixture(X, np.ones(len(X)), y)
+    assert "full" not in bics and "spherical" in bics
+    monkeypatch.setattr(module, "_peak_loglik", lambda mixture, W: np.inf)
+    scored, all_bics = fit_mixture(X, np.ones(len(X)), y)
+    assert set(all_bics) == set(COVARIANCE_TYPES)
+    assert all_bics["full"] > min(all_bics.values())
+    assert scored.covariance_type == chosen.covariance_type
+    np.testing.assert_array_equal(scored.means, chosen.means)
+
+
+@pytest.mark.parametrize("cov_type", ["tied", "full"])
+def test_the_peak_bound_is_above_the_log_likelihood(cov_type):
+    from partitive.mixture import _m_step, _peak_loglik
+
+    from scipy.special import logsumexp
+
+    X, y = correlated_pair(seed=4, n=200)
+    w = np.ones(len(X))
+    resp = np.eye(2)[y]
+    mixture = _m_step(X - X.mean(axis=0), w, None, resp, cov_type, np.full(2, 1e-9))
+    loglik = w @ logsumexp(mixture.log_joint(X - X.mean(axis=0)), axis=1)
+    assert loglik < _peak_loglik(mixture, w.sum())
+
+
 @pytest.mark.parametrize("cov_type", ["spherical", "diag", "full"])
 def test_the_halves_of_one_gaussian_are_merged_into_one_component(cov_type):
     # Spherical components cannot follow an elongated Gaussian: two describe it better.
