@@ -99,13 +99,15 @@ def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
 
     With ``spread``, the expected log density over each row's group of points.
     """
-    Xf, wf = (X, w) if fit_on is None else (X[fit_on], w[fit_on])
-    Wf = wf.sum()
-    mean = wf @ Xf / Wf
+    # Weights zero outside fit_on, rather than copies of its rows: in 384-D these
+    # densities were a fifth of the fit.
+    fit_weight = w if fit_on is None else np.where(fit_on, w, 0.0)
+    Wf = fit_weight.sum()
+    mean = fit_weight @ X / Wf
     Xc = X - mean
-    within = 0.0 if spread is None else wf @ (spread if fit_on is None else spread[fit_on]) / Wf
+    within = 0.0 if spread is None else fit_weight @ spread / Wf
     if full:
-        Xfc = Xf - mean
+        Xfc, wf = (Xc, w) if fit_on is None else (Xc[fit_on], w[fit_on])
         cov = (Xfc * wf[:, None]).T @ Xfc / Wf + np.diag(floor + within * np.ones(X.shape[1]))
         chol = np.linalg.cholesky(cov)
         z = np.linalg.solve(chol, Xc.T)
@@ -116,9 +118,10 @@ def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
             inv_diag = (np.linalg.inv(chol) ** 2).sum(axis=0)
             maha = maha + spread @ inv_diag
     else:
-        var = wf @ (Xf - mean) ** 2 / Wf + floor + within
+        square = np.square(Xc, out=Xc)
+        var = fit_weight @ square / Wf + floor + within
         logdet = np.log(var).sum()
-        maha = (Xc * Xc / var).sum(axis=1)
+        maha = square @ (1.0 / var)
         if spread is not None:
             maha = maha + spread @ (1.0 / var)
     return -0.5 * (X.shape[1] * LOG_2PI + logdet + maha)
