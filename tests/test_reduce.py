@@ -57,6 +57,29 @@ def test_representatives_do_not_depend_on_chunking_or_order(chunk_rows):
     assert _same_representatives(whole, threaded)
 
 
+def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order():
+    # Above ASSIGN_DIMS features rows meet their seeds in the seeds' principal axes.
+    X, _ = well_separated_blobs(4, 100, n_per=150, seed=5)
+    w = np.ones(X.shape[0])
+    whole = reduce(array_chunks(X, w, X.shape[0]), 100, 120)
+    order = np.random.default_rng(1).permutation(X.shape[0])
+    assert _same_representatives(whole, reduce(array_chunks(X[order], w, 7), 100, 120, n_jobs=2))
+
+
+def test_representatives_of_many_dimensional_clusters_keep_them_apart():
+    # 20 round clusters 10 sd apart in 768-D, three rows a representative: matched to
+    # seeds in the whole space, the representatives blended clusters and the fit came
+    # back as 1 cluster.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, 768)) * (10.0 / np.sqrt(2 * 768))
+    truth = rng.integers(0, 20, 12_000)
+    X = centres[truth] + rng.normal(size=(12_000, 768))
+    model = PPP(reduce_above=10_000, n_representatives=4_000).fit(X)
+    assert model.tree_.params["reduced"]["representatives"] <= 4_000
+    assert model.n_clusters_ == 20
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
