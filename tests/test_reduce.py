@@ -31,6 +31,15 @@ def test_auto_reduces_only_above_the_threshold():
     assert "reduced" in PPP(reduce_above=1199, n_representatives=200).fit(X).tree_.params
 
 
+def test_auto_threshold_falls_with_the_features():
+    # 50,000 x 32 / 400 = 4,000 rows in 400-D (at least 2 x n_representatives).
+    X, _ = well_separated_blobs(4, 400, n_per=1001, seed=6)
+    X = X[:4001]
+    assert "reduced" in PPP(n_representatives=500).fit(X).tree_.params
+    assert "reduced" not in PPP(n_representatives=500).fit(X[:4000]).tree_.params
+    assert "reduced" not in PPP(n_representatives=2001).fit(X).tree_.params
+
+
 def test_with_m_above_the_rows_the_reduction_is_exact():
     X, _ = well_separated_blobs(4, 3, n_per=100, seed=2)
     assert PPP(reduction=True).fit(X).tree_.to_dict()["nodes"] == PPP(reduction=False).fit(X).tree_.to_dict()["nodes"]

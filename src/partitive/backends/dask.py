@@ -39,7 +39,7 @@ def fit(model, X, sample_weight=None):
         # Unknown chunk sizes (a DataFrame): the first pass counts the rows as well.
         sample, lengths = _sample(A, model.n_representatives)
         n_rows = sum(lengths)
-    if not model._reduces(n_rows):
+    if not model._reduces(n_rows, A.shape[1]):
         return _fit_in_memory(model, X, A)
     if sample is None:
         sample, lengths = _sample(A, model.n_representatives)
