@@ -66,13 +66,22 @@ def test_representatives_do_not_depend_on_chunking_or_order(chunk_rows):
     assert _same_representatives(whole, threaded)
 
 
-def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order():
-    # Above ASSIGN_DIMS features rows meet their seeds in the seeds' principal axes.
-    X, _ = well_separated_blobs(4, 100, n_per=150, seed=5)
+@pytest.mark.parametrize("integer_midpoints", [False, True])
+def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order(integer_midpoints):
+    # Above ASSIGN_DIMS features a row's coarse seeds are found in the seeds' principal
+    # axes.  Rows midway between two integer rows are exact ties, which only
+    # full-space integer distances break the same way in every chunking.
+    rng = np.random.default_rng(5)
+    if integer_midpoints:
+        base = 2 * rng.integers(0, 1000, size=(400, 80))
+        pairs = rng.integers(0, 400, size=(8000, 2))
+        X = np.vstack([base, (base[pairs[:, 0]] + base[pairs[:, 1]]) // 2]).astype(float)
+    else:
+        X, _ = well_separated_blobs(4, 80, n_per=150, seed=5)
     w = np.ones(X.shape[0])
-    whole = reduce(array_chunks(X, w, X.shape[0]), 100, 120)
-    order = np.random.default_rng(1).permutation(X.shape[0])
-    assert _same_representatives(whole, reduce(array_chunks(X[order], w, 7), 100, 120, n_jobs=2))
+    whole = reduce(array_chunks(X, w, X.shape[0]), 80, 300)
+    order = rng.permutation(X.shape[0])
+    assert _same_representatives(whole, reduce(array_chunks(X[order], w, 7), 80, 300, n_jobs=2))
 
 
 def test_representatives_of_many_dimensional_clusters_keep_them_apart():

@@ -30,3 +30,28 @@ def test_weights_act_as_repetition():
 def test_canonical_sign():
     assert canonical_sign(np.array([0.1, -0.9]))[1] > 0
     assert canonical_sign(np.array([0.5, -0.5]))[0] > 0
+
+
+def test_concurrent_eigensolves_leave_blas_threads_as_they_were():
+    # The eigensolves run on one BLAS thread; overlapping limits from two threads used
+    # to restore each other's values and leave the process on one thread.
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from partitive.split import leading_axes
+
+    before = [info["num_threads"] for info in threadpool_info()]
+    Xc = np.random.default_rng(0).normal(size=(200, 64))
+    Xc -= Xc.mean(axis=0)
+
+    def solve_many():
+        for _ in range(200):
+            leading_axes(Xc, np.ones(200), 1)
+
+    workers = [threading.Thread(target=solve_many) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [info["num_threads"] for info in threadpool_info()] == before

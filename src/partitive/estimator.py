@@ -82,7 +82,8 @@ class PPP(ClusterMixin, BaseEstimator):
     reduce_above : int or "auto", default="auto"
         Row count above which ``reduction="auto"`` reduces.  ``"auto"``: 50,000 rows
         up to 32 features; above, 50,000 x 32 / d rows (the tree's cost per row grows
-        with the square of the features), but not below ``2 * n_representatives``.
+        with the square of the features), but never below
+        ``min(2 * n_representatives, 50_000)`` (20,000 by default).
     n_representatives : int, default=10_000
         Number of representatives (each keeps its row count, mean and per-feature
         spread).  More is closer to the full fit and slower.

@@ -171,9 +171,9 @@ def fit_mixture(
 
     Every structure whose covariances can be estimated (full needs every cluster to
     hold more distinct rows than dimensions; tied more rows than clusters plus
-    dimensions) is scored by BIC at the partition itself (one M-step from the hard
-    labels), and EM refines the lowest-BIC one.  Returns the mixture and the BIC of
-    every structure scored.
+    dimensions) and that can win is scored by BIC at the partition itself (one M-step
+    from the hard labels), and EM refines the lowest-BIC one.  Returns the mixture and
+    the BIC of every structure scored.
 
     ``sample_size`` is the BIC's number of observations when the rows stand for more
     rows than were fitted (representatives of a reduced input): the parameters are
@@ -370,9 +370,8 @@ def _feature_variance(X, w, spread):
 def _em(X, w, spread, resp, cov_type, ridge, max_iter):
     """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``.
 
-    ``max_iter = 0`` is the M-step alone: the mixture of the given partition.  Should a
-    component lose all its weight, the last mixture that had every component is kept;
-    ``(None, -inf)`` if the start itself has an empty component.
+    Should a component lose all its weight, the last mixture that had every component
+    is kept; ``(None, -inf)`` if the start itself has an empty component.
     """
     W = w.sum()
     mixture, loglik, previous = None, -np.inf, -np.inf
@@ -394,7 +393,7 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter):
 def _peak_loglik(mixture: Mixture, W: float) -> float:
     """An upper bound of the log-likelihood of total weight W: every row at the peak of
     the densest component (the weights of a mixture sum to 1, so it is never denser)."""
-    k, d = mixture.means.shape
+    d = mixture.means.shape[1]
     cov = mixture.covariances if mixture.covariance_type != "tied" else mixture.covariances[None]
     logdet = 2.0 * np.log(np.diagonal(np.linalg.cholesky(cov), axis1=1, axis2=2)).sum(axis=1)
     return W * (-0.5 * float(logdet.min()) - 0.5 * d * LOG_2PI)

@@ -128,18 +128,23 @@ def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> n
 CODEBOOK_PROBES = 2
 
 
-#: Above this many features, rows are matched to seeds in the seeds' leading principal
-#: axes (this many).  In many dimensions the nearest seed in the whole space is often
-#: another cluster's: round clusters 10 sd apart in 768-D put a cluster's rows about
-#: 39 sd from each other and 40 from the next cluster's, so representatives of 30,000
-#: rows blended clusters and the tree found 6 of 20 (ARI 0.08).  The clusters' spread
-#: lies in the leading axes; the rest is noise that only blurs the distances.
+#: Above this many features, a row's coarse seeds are the nearest in the seeds'
+#: leading principal axes (this many).  In many dimensions the nearest seed in the
+#: whole space is often another cluster's: round clusters 10 sd apart in 768-D put a
+#: cluster's rows about 39 sd from each other and 40 from the next cluster's, so
+#: representatives of 30,000 rows blended clusters and the tree found 6 of 20 (ARI
+#: 0.08).  The clusters' spread lies in the leading axes; the rest is noise that only
+#: blurs the distances.  The seed within the coarse seeds' groups is still the nearest
+#: in the whole space: projections onto irrational axes round differently in blocks
+#: of different sizes, which would break the exact ties of integer data (a row midway
+#: between two seeds) by the chunking.
 ASSIGN_DIMS = 64
 
 
 class Codebook:
     """Maps a row to a seed: the nearest seed in the groups of its nearest coarse seeds
-    (in the seeds' leading ASSIGN_DIMS principal axes where there are more features)."""
+    (nearest in the seeds' leading ASSIGN_DIMS principal axes where there are more
+    features)."""
 
     def __init__(self, seeds: np.ndarray):
         from .split import leading_axes
@@ -156,7 +161,7 @@ class Codebook:
         group = _nearest(keys, self.coarse)
         group[:n_coarse] = np.arange(n_coarse)
         self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
-        self.member_seeds = [keys[m] for m in self.members]
+        self.member_seeds = [self.seeds[m] for m in self.members]
         self.member_norms = [(c * c).sum(axis=1) for c in self.member_seeds]
         span = self.seeds.max(axis=0) - self.seeds.min(axis=0)
         # Powers of two, so dividing by the scale is exact.
@@ -169,8 +174,8 @@ class Codebook:
         return offsets if self.axes is None else offsets @ self.axes
 
     def assign(self, X: np.ndarray) -> np.ndarray:
-        Xo = self._keys(X - self.origin)
-        coarse_distance = (self.coarse * self.coarse).sum(axis=1) - 2.0 * Xo @ self.coarse.T
+        Xo = X - self.origin
+        coarse_distance = (self.coarse * self.coarse).sum(axis=1) - 2.0 * self._keys(Xo) @ self.coarse.T
         out = np.full(X.shape[0], np.iinfo(np.intp).max, dtype=np.intp)
         best = np.full(X.shape[0], np.inf)
         for _ in range(min(CODEBOOK_PROBES, len(self.members))):

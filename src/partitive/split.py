@@ -8,9 +8,12 @@ projection on ``v``.  The split is therefore a function of the node's points alo
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._threads import one_blas_thread
 
 #: Lloyd iterations for k = 2 converge in a handful of steps; the cap only guards
 #: against a two-state cycle on exact ties.
@@ -54,6 +57,10 @@ def principal_axis(Xc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
     return canonical_sign(vectors[:, -1]), float(max(values[-1], 0.0))
 
 
+#: Eigensolves of these sizes (from, below) run on one BLAS thread (leading_axes).
+SERIAL_EIGH_SIZES = (32, 1024)
+
+
 def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``q`` largest principal variances (ascending) and their unit axes (columns).
 
@@ -72,33 +79,18 @@ def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int) -> tuple[np.ndarray, np.
     else:
         scatter = (Xc * w[:, None]).T @ Xc / W
     size = scatter.shape[0]
-    with one_blas_thread():
+    # OpenBLAS threads the level-2 calls of the tridiagonal reduction, and below about
+    # a thousand dimensions the threads cost more than they gain (OpenBLAS issue
+    # #3801): on two cores an eigensolve in 384-D took 5x longer with two threads, and
+    # fits of 50,000 x 384 spent 7 s in it instead of 1.7 s.  Small ones never thread.
+    serial = one_blas_thread() if SERIAL_EIGH_SIZES[0] <= size < SERIAL_EIGH_SIZES[1] else nullcontext()
+    with serial:
         values, vectors = eigh(scatter, subset_by_index=[max(0, size - q), size - 1], driver="evr")
     if gram:
         vectors = root.T @ vectors
         norms = np.linalg.norm(vectors, axis=0)
         vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     return values, vectors
-
-
-_blas_controller = None
-
-
-def one_blas_thread():
-    """A context in which BLAS runs on one thread.
-
-    OpenBLAS threads the level-2 calls of LAPACK's symmetric eigensolvers, and below
-    about a thousand dimensions the threads cost more than they gain (OpenBLAS issue
-    #3801): on two cores an eigensolve in 384-D took 5x longer with two threads, and
-    fits of 50,000 x 384 spent 7 s in it instead of 1.7 s.
-    """
-    global _blas_controller
-    if _blas_controller is None:
-        import scipy.linalg  # noqa: F401 -- SciPy's own BLAS must be loaded to be found
-        from threadpoolctl import ThreadpoolController
-
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def two_means(X: np.ndarray, w: np.ndarray) -> Split | None:
