@@ -393,10 +393,8 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter):
 def _peak_loglik(mixture: Mixture, W: float) -> float:
     """An upper bound of the log-likelihood of total weight W: every row at the peak of
     the densest component (the weights of a mixture sum to 1, so it is never denser)."""
-    d = mixture.means.shape[1]
-    cov = mixture.covariances if mixture.covariance_type != "tied" else mixture.covariances[None]
-    logdet = 2.0 * np.log(np.diagonal(np.linalg.cholesky(cov), axis1=1, axis2=2)).sum(axis=1)
-    return W * (-0.5 * float(logdet.min()) - 0.5 * d * LOG_2PI)
+    logdet = float(np.min(_factors(mixture)[1]))  # tied or full
+    return W * (-0.5 * logdet - 0.5 * mixture.means.shape[1] * LOG_2PI)
 
 
 def _m_step(X, w, spread, resp, cov_type, ridge):
