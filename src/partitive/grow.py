@@ -61,7 +61,7 @@ MIXTURE_POINTS_PER_DIM = 10
 #: A node is refused only if its split and its children's splits down to this depth
 #: all look like one cluster: a 2-means projection of a node holding many clusters
 #: superimposes them and can look unimodal while its children's do not.
-LOOKAHEAD_DEPTH = 1
+LOOKAHEAD_DEPTH = 2
 #: A node's 2-means may cut off this many groups of strays (each lighter than
 #: ``min_cluster_size``) before the node is left whole; each cut costs a 2-means.
 MAX_STRAY_CUTS = 8
@@ -360,6 +360,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
     leaf_of = np.empty(X.shape[0], dtype=np.intp)
     members = {}
     one_gaussian = {}  # node id -> whether it is one Gaussian, where already checked
+    examined = _Examined(X, w, spread, rule, min_cluster_size, sample)
 
     def add(idx, parent, depth):
         node_id = len(nodes)
@@ -392,7 +393,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         if idx.size == 1:  # rows are distinct (canonical_rows)
             node["reason"] = "all points identical"
             continue
-        split, core, left, right = _split_past_strays(X, w, idx, min_cluster_size)
+        split, core, left, right = examined.split(idx)
         if split is None:
             node["reason"] = "child below min_cluster_size"
             continue
@@ -400,7 +401,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         if n_clusters is not None:
             distinct, evidence, p_value = True, None, None
         else:
-            distinct, evidence, p_value = _growth_test(X, w, spread, core, split, rule, sample)
+            distinct, evidence, p_value = examined.test(idx)
             node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
         known = one_gaussian.pop(node_id, None)
         # Read by the rule below (dBIC > 0) and, with full validation, by the look-ahead.
@@ -422,8 +423,7 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
         if not distinct and n_clusters is None and (rule.validation != "full" or not_gaussian):
             refused_on_full_covariances = not evidence.diagonal
             distinct = any(
-                _split_below(X, w, spread, side, rule, min_cluster_size, LOOKAHEAD_DEPTH,
-                             not refused_on_full_covariances, sample)
+                _split_below(examined, side, LOOKAHEAD_DEPTH, not refused_on_full_covariances)
                 for side in (left, right)
             )
         if not distinct:
@@ -438,21 +438,51 @@ def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample
             for child in children:
                 heapq.heappush(heap, (-nodes[child]["weight"], child))
         del members[node_id]
+        examined.forget(idx)
     return nodes, leaf_of
 
 
-def _split_below(X, w, spread, idx, rule, min_cluster_size, depth, diagonal_ok, sample) -> bool:
+class _Examined:
+    """Each node's split and growth test, made once: the look-ahead examines children
+    and grandchildren that growth then reaches as nodes of their own."""
+
+    def __init__(self, X, w, spread, rule, min_cluster_size, sample):
+        self.X, self.w, self.spread, self.rule = X, w, spread, rule
+        self.min_cluster_size, self.sample = min_cluster_size, sample
+        self._splits, self._tests = {}, {}
+
+    def split(self, idx):
+        key = idx.tobytes()
+        if key not in self._splits:
+            self._splits[key] = _split_past_strays(self.X, self.w, idx, self.min_cluster_size)
+        return self._splits[key]
+
+    def test(self, idx, diagonal_ok=True):
+        key = (idx.tobytes(), diagonal_ok)
+        if key not in self._tests:
+            split, core, _, _ = self.split(idx)
+            self._tests[key] = _growth_test(
+                self.X, self.w, self.spread, core, split, self.rule, self.sample, diagonal_ok
+            )
+        return self._tests[key]
+
+    def forget(self, idx):
+        """Drop a node growth has done with: nothing asks about it again."""
+        key = idx.tobytes()
+        self._splits.pop(key, None)
+        for diagonal_ok in (True, False):
+            self._tests.pop((key, diagonal_ok), None)
+
+
+def _split_below(examined, idx, depth, diagonal_ok) -> bool:
     """Whether a node's split, or one below it down to ``depth``, is accepted."""
-    if depth <= 0 or w[idx].sum() < 2 * min_cluster_size:
+    if depth <= 0 or examined.w[idx].sum() < 2 * examined.min_cluster_size:
         return False
-    split, core, left, right = _split_past_strays(X, w, idx, min_cluster_size)
+    split, _, left, right = examined.split(idx)
     if split is None:
         return False
-    distinct, _, _ = _growth_test(X, w, spread, core, split, rule, sample, diagonal_ok)
-    return distinct or any(
-        _split_below(X, w, spread, side, rule, min_cluster_size, depth - 1, diagonal_ok, sample)
-        for side in (left, right)
-    )
+    distinct, _, _ = examined.test(idx, diagonal_ok)
+    return distinct or any(_split_below(examined, side, depth - 1, diagonal_ok) for side in (left, right))
 
 
 def _split_past_strays(X, w, idx, min_cluster_size):
