@@ -122,6 +122,31 @@ def test_many_dimensions_separated_blobs():
     assert adjusted_rand_score(y, model.labels_) == 1.0
 
 
+@pytest.mark.parametrize("n, d", [(41, 768), (60, 300)])
+def test_few_points_in_many_dimensions_grow_no_tree(n, d):
+    # n points span n - 1 dimensions, where a 2-means direction separates any split
+    # cleanly: the dip's p-value is 0.  Read against its simulated null for the data's
+    # dimensions, as larger nodes are, one Gaussian is not split (it grew 11 and 13
+    # nodes that the merge step joined back).
+    X = np.random.default_rng(0).normal(size=(n, d))
+    tree = PPP().fit(X).tree_
+    assert len(tree.nodes) == 1 and tree.nodes[0].reason == "one cluster"
+
+
+def test_separated_groups_with_few_points_per_dimension_are_not_merged():
+    # 10 groups of 100 in 300-D, centres 8 sd apart: one Gaussian fits a pair's union
+    # better by BIC (601 more parameters outweigh what 200 points gain), and the merge
+    # step joined all ten into 1 cluster.  Such evidence is not read below 10 points
+    # per spanned dimension, in merging as in growth.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 300)) * (8 / np.sqrt(600))
+    truth = np.repeat(np.arange(10), 100)
+    X = centres[truth] + rng.normal(size=(1000, 300))
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 10
+    assert adjusted_rand_score(truth, model.labels_) > 0.99
+
+
 def test_many_touching_clusters_are_found_below_a_unimodal_root():
     # 20 round clusters in 32-D whose centres are 5 sd apart on average: the root's
     # and its children's 2-means projections superimpose them and look like one

@@ -68,7 +68,7 @@ class PPP(ClusterMixin, BaseEstimator):
     dip_level : float, default=0.05
         Significance level of the dip test in 2-D; it shrinks as ``(2 / d)**2`` in d
         dimensions because the split direction is chosen from the same data.  Above 64
-        spanned dimensions, where that choice makes any cluster's p-value 0, the dip is
+        features, where that choice makes any cluster's p-value 0, the dip is
         compared with its simulated null at this level instead (docs/method.md).
     effect_size : float, default=0.3
         Mixture evidence must also reach ``dBIC / n > effect_size``; a plain BIC

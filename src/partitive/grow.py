@@ -118,25 +118,22 @@ class Rule:
         # and the split direction was fitted to them: they, not the rows, are the
         # sample size of the tests.
         W = w.sum()
-        n_eff = min(W, X.shape[0]) if self.reduced else W
+        n_eff = self._sample_size(X, w)
         # Rows' own spread is their rounding, uniform over the grid step; a
         # representative's rows are nearer a normal group about its mean.
         uniform = not self.reduced
         dip, p_value = dip_test(t, w, t_spread, sample_size=n_eff, uniform=uniform)
-        # n points span at most n - 1 dimensions: that, not d, is what the 2-means
-        # direction can be fitted to.  Where a node has few points per dimension a
-        # direction exists along which any split looks clean, so the mixture evidence
-        # is trusted only with MIXTURE_POINTS_PER_DIM points per spanned dimension.
-        d_eff = max(1, min(X.shape[1], X.shape[0] - 1))
-        if d_eff > HIGH_D_FROM:
+        if X.shape[1] > HIGH_D_FROM:
             # There the fitted direction makes one cluster's p-value 0: the dip itself
             # is compared with the simulated null (docs/method.md).  Its bias grows with
-            # the dimensions the points lie in, even beyond the n - 1 they span.
+            # the dimensions the points lie in, even beyond the n - 1 they span, so a
+            # node of few points is read by the null too (41 points in 768-D span 40
+            # dimensions, and any 2-means split of them is clean).
             bimodal = dip > dip_critical(min(1.0, leniency * self.dip_level), n_eff, X.shape[1])
         else:
-            bimodal = p_value < self.dip_threshold(d_eff, leniency)
+            bimodal = p_value < self.dip_threshold(_spanned_dims(X), leniency)
         distinct = bimodal or (
-            n_eff >= MIXTURE_POINTS_PER_DIM * d_eff
+            self.trusts_mixture(X, w)
             and min(evidence.scores) >= self.alpha
             and self._clearly_better(evidence.dbic, W)
             # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
@@ -146,8 +143,25 @@ class Rule:
         )
         return distinct, evidence, p_value
 
+    def trusts_mixture(self, X, w) -> bool:
+        """Whether the points are enough for mixture evidence: where a node has few
+        points per dimension a direction exists along which any split looks clean, and
+        the BIC's parameters outweigh any gain, so the evidence is read only with
+        MIXTURE_POINTS_PER_DIM points per spanned dimension."""
+        return self._sample_size(X, w) >= MIXTURE_POINTS_PER_DIM * _spanned_dims(X)
+
+    def _sample_size(self, X, w) -> float:
+        W = w.sum()
+        return min(W, X.shape[0]) if self.reduced else W
+
     def _clearly_better(self, dbic: float, W: float) -> bool:
         return dbic > 0 and dbic / W > self.effect
+
+
+def _spanned_dims(X) -> int:
+    """n points span at most n - 1 dimensions: that, not d, is what the 2-means
+    direction can be fitted to."""
+    return max(1, min(X.shape[1], X.shape[0] - 1))
 
 
 def _not_one_gaussian(X, w, reduced=False, rows=None) -> bool:
@@ -458,16 +472,23 @@ class _Examined:
         return self._splits[key]
 
     def test(self, idx, diagonal_ok=True):
-        key = (idx.tobytes(), diagonal_ok)
+        rows = idx.tobytes()
+        key, other = (rows, diagonal_ok), (rows, not diagonal_ok)
         if key not in self._tests:
-            split, core, _, _ = self.split(idx)
-            self._tests[key] = _growth_test(
-                self.X, self.w, self.spread, core, split, self.rule, self.sample, diagonal_ok
-            )
+            if other in self._tests and not self._tests[other][1].diagonal:
+                # diagonal_ok is read only of diagonal evidence: the same result.
+                self._tests[key] = self._tests[other]
+            else:
+                split, core, _, _ = self.split(idx)
+                self._tests[key] = _growth_test(
+                    self.X, self.w, self.spread, core, split, self.rule, self.sample, diagonal_ok
+                )
         return self._tests[key]
 
     def forget(self, idx):
-        """Drop a node growth has done with: nothing asks about it again."""
+        """Drop a node growth has done with: nothing asks about it again.  (What the
+        look-ahead examined below a refused node stays until the fit ends: a few
+        bytes a row per level.)"""
         key = idx.tobytes()
         self._splits.pop(key, None)
         for diagonal_ok in (True, False):
@@ -610,8 +631,10 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 dbic = evidence.dbic
                 # Lloyd fitted the two centres to these very points, which deepens the
                 # dip of one blob cut in two (a2: p 0.048 at n = 150).  A pair that one
-                # Gaussian describes better than two (dBIC <= 0) is one cluster.
-                distinct = distinct and dbic > 0
+                # Gaussian describes better than two (dBIC <= 0) is one cluster, where
+                # its points are enough to tell (10 groups of 100 in 300-D, 8 sd
+                # apart, were all merged on a BIC that 601 parameters outweigh).
+                distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
                 # The guards that keep one skewed cluster whole also merged real
                 # clusters that touch (aggregation's bridged pair): two that are each
                 # one Gaussian, with a union that is not, are two clusters.

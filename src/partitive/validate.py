@@ -363,7 +363,7 @@ def _sinh_arcsinh_nll(params, u, p):
 DIP_TABLE_MAX_N = 72_000
 
 
-#: Above this many spanned dimensions the dip's p-value on a fitted direction is 0 for
+#: Above this many features the dip's p-value on a fitted direction is 0 for
 #: most draws of one cluster, so the dip itself is compared with a simulated null.
 HIGH_D_FROM = 64
 #: The grid of that null (``benchmarks/dip_null.py``): levels, points, dimensions.
