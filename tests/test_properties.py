@@ -63,6 +63,23 @@ def test_row_permutation_with_ties_and_duplicates(rows, random):
 
 
 @SETTINGS
+@given(
+    st.integers(1, 60), st.integers(1, 5), st.integers(1, 4), st.randoms(use_true_random=False)
+)
+def test_canonical_rows_are_numpys_lexicographic_unique(n, d, values, random):
+    # Few distinct values per column: ties on leading columns, duplicate rows, -0.0.
+    from partitive.grow import canonical_rows
+
+    X = np.array([[random.choice([-0.0, 0.0, 1.5, -2.0][:values]) for _ in range(d)] for _ in range(n)])
+    w = np.array([random.choice([0.5, 1.0, 3.0]) for _ in range(n)])
+    unique, weights, _, inverse = canonical_rows(X, w)
+    expected, expected_inverse = np.unique(X, axis=0, return_inverse=True)
+    assert np.array_equal(unique, expected)
+    assert np.array_equal(inverse, expected_inverse.ravel())
+    assert_allclose(weights, np.bincount(inverse, weights=w))
+
+
+@SETTINGS
 @given(clustered_data())
 def test_duplicating_rows_equals_weight_two(X):
     doubled = PPP().fit(np.vstack([X, X]))

@@ -257,14 +257,41 @@ def _with_rounding(spread, rounding, shape):
 
 def canonical_rows(X: np.ndarray, w: np.ndarray, spread: np.ndarray | None = None):
     """Distinct rows in lexicographic order, their summed weights and spreads, the row map."""
-    unique, inverse = np.unique(X, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    order = lexicographic_order(X)
+    ordered = X[order]
+    first = np.ones(X.shape[0], dtype=bool)
+    first[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    unique = ordered[first]
+    inverse = np.empty(X.shape[0], dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
     weights = np.bincount(inverse, weights=w, minlength=unique.shape[0])
     if spread is None:
         return unique, weights, None, inverse
     # Equal means: the merged spread is the weighted mean of the spreads.
     merged = group_sums(spread, inverse, unique.shape[0], w)
     return unique, weights, merged / np.where(weights > 0, weights, 1.0)[:, None], inverse
+
+
+def lexicographic_order(X: np.ndarray) -> np.ndarray:
+    """The order of the rows of X sorted lexicographically (ties kept in place).
+
+    ``np.unique(X, axis=0)`` gives the same order, but compares rows as structured
+    records field by field: 1.3 s on 20,000 x 768.  Here a column is read only where
+    the columns before it tie (continuous data: the first column alone), 0.07 s.
+    """
+    order = np.argsort(X[:, 0], kind="stable")
+    column = X[order, 0]
+    tied = column[1:] == column[:-1]
+    for j in range(1, X.shape[1]):
+        if not tied.any():
+            break
+        # Sorting by (block, column j) reorders rows only within blocks of tied rows,
+        # which stay where they are: ``tied`` still describes the earlier columns.
+        block = np.concatenate([[0], np.cumsum(~tied)])
+        order = order[np.lexsort((X[order, j], block))]
+        column = X[order, j]
+        tied &= column[1:] == column[:-1]
+    return order
 
 
 def fit_tree(
