@@ -117,3 +117,34 @@ def test_a_constant_feature_changes_nothing(X, at, value):
     # New points predict alike, whatever they hold in that feature.
     Z = X[::3] + 0.5
     assert same_partition(padded.predict(np.insert(Z, at, value + 7.0, axis=1)), base.predict(Z))
+
+
+@st.composite
+def many_dimensional_data(draw):
+    """Groups in more than 64 features, where the tree is grown in principal axes."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    k, d = draw(st.integers(1, 4)), draw(st.integers(65, 120))
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(20, 80, size=k)
+    centers = rng.normal(0, draw(st.floats(0.2, 2.0)), size=(k, d))
+    return np.vstack([c + rng.normal(size=(s, d)) for c, s in zip(centers, sizes)])
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    many_dimensional_data(),
+    st.randoms(use_true_random=False),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.floats(1e-3, 1e3, allow_nan=False),
+)
+def test_principal_axes_keep_every_invariance(X, random, shift, scale):
+    base = PPP().fit(X)
+    order = np.array(random.sample(range(X.shape[0]), X.shape[0]))
+    permuted = PPP().fit(X[order])
+    assert same_partition(permuted.labels_, base.labels_[order])
+    assert same_tree(permuted, base)
+    doubled = PPP().fit(np.vstack([X, X]))
+    weighted = PPP().fit(X, sample_weight=np.full(X.shape[0], 2.0))
+    assert same_partition(doubled.labels_[: X.shape[0]], weighted.labels_)
+    assert same_tree(doubled, weighted)
+    assert same_partition(PPP().fit(X * scale + shift).labels_, base.labels_)

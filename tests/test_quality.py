@@ -122,6 +122,47 @@ def test_many_dimensions_separated_blobs():
     assert adjusted_rand_score(y, model.labels_) == 1.0
 
 
+def _groups(k, per_group, d, separation, seed=0):
+    """k round unit Gaussians whose centres lie ``separation`` sd apart on average."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * (separation / np.sqrt(2 * d))
+    truth = np.repeat(np.arange(k), per_group)
+    return centres[truth] + rng.normal(size=(k * per_group, d)), truth
+
+
+@pytest.mark.parametrize(
+    "k, per_group, d, separation",
+    # Each was one cluster on the features: the mixture's hundreds of parameters per
+    # Gaussian, and a 2-means direction fitted in as many dimensions, hid them.
+    [(3, 15, 200, 12), (10, 40, 128, 8), (5, 60, 2000, 10), (10, 1000, 768, 6)],
+)
+def test_groups_in_many_dimensions_are_found_in_principal_axes(k, per_group, d, separation):
+    X, truth = _groups(k, per_group, d, separation)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == k
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+
+
+def test_a_tree_grown_in_principal_axes_is_described_in_the_features():
+    X, truth = _groups(4, 100, 100, 10)
+    model = PPP().fit(X)
+    tree = model.tree_
+    assert model.n_clusters_ == 4 and tree.mixture.projection is not None
+    # Each split's hyperplane, mapped back to the features, sends the node's rows to
+    # its children: the weights say how many went each way.
+    reached = {0: np.arange(X.shape[0])}
+    for node in tree.nodes:
+        rows = reached[node.id]
+        assert rows.size == node.weight
+        if node.children is not None:
+            right = X[rows] @ node.direction > node.threshold
+            reached[node.children[0]], reached[node.children[1]] = rows[~right], rows[right]
+    # Clusters are their members' means, in every feature.
+    for c in tree.clusters:
+        np.testing.assert_allclose(c.center, X[model.labels_ == c.label].mean(axis=0), atol=1e-12)
+    assert np.array_equal(model.predict(X), model.labels_)
+
+
 @pytest.mark.parametrize("n, d", [(41, 768), (60, 300)])
 def test_few_points_in_many_dimensions_grow_no_tree(n, d):
     # n points span n - 1 dimensions, where a 2-means direction separates any split

@@ -100,3 +100,16 @@ def test_a_tree_fitted_with_a_constant_feature_round_trips(tmp_path):
     assert loaded.to_dict() == model.tree_.to_dict()
     assert np.array_equal(loaded.predict(X), model.labels_)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_tree_fitted_in_principal_axes_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 80)) + np.repeat(np.eye(80)[:3] * 12, 200, axis=0)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 3
+    data = model.tree_.to_dict()
+    assert data["version"] == 4 and data["mixture"]["projection"] is not None
+    loaded = PartitionTree.from_json(model.tree_.to_json())
+    assert loaded.to_dict() == data
+    assert np.array_equal(loaded.predict(X), model.labels_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -36,8 +36,9 @@ class PPP(ClusterMixin, BaseEstimator):
     child's share of confidently assigned members).  The leaves are refined by global
     Lloyd iterations and neighbouring pieces of one cluster are merged.  With k
     found, the clusters' Gaussians are fitted by EM from that partition, their
-    covariance structure chosen by BIC.  Nothing is random: the same data give the
-    same clusters whatever the row order.
+    covariance structure chosen by BIC.  Data with more than 64 features is clustered
+    in its leading principal axes and the result described in the features.  Nothing
+    is random: the same data give the same clusters whatever the row order.
 
     Parameters
     ----------
@@ -67,9 +68,9 @@ class PPP(ClusterMixin, BaseEstimator):
         point's most probable cluster, ``predict_proba`` the posteriors.
     dip_level : float, default=0.05
         Significance level of the dip test in 2-D; it shrinks as ``(2 / d)**2`` in d
-        dimensions because the split direction is chosen from the same data.  Above 64
-        features, where that choice makes any cluster's p-value 0, the dip is
-        compared with its simulated null at this level instead (docs/method.md).
+        dimensions because the split direction is chosen from the same data.  Data with
+        more than 64 features is clustered in its leading principal axes (at most 32,
+        and at most one per 20 points; docs/method.md), so d is at most 32 there.
     effect_size : float, default=0.3
         Mixture evidence must also reach ``dBIC / n > effect_size``; a plain BIC
         difference grows with n and would split any non-Gaussian cluster at large n.

@@ -64,7 +64,9 @@ class Mixture:
     constant in the data tell no cluster from another and are left out.  Where a
     feature is recorded on a grid, the covariances describe the values spread over
     their grid cells (``grow.rounding_variance``), so they exceed the clusters'
-    variance of the recorded values by the rounding's.
+    variance of the recorded values by the rounding's.  ``projection``: ``(mean,
+    axes)`` where the mixture models the (selected) features' coordinates on principal
+    axes, ``(x - mean) @ axes``, rather than the features themselves; None otherwise.
     """
 
     covariance_type: str
@@ -72,6 +74,7 @@ class Mixture:
     means: np.ndarray
     covariances: np.ndarray
     features: np.ndarray | None = None
+    projection: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_components(self) -> int:
@@ -86,7 +89,7 @@ class Mixture:
         """The mixture of the given components only (in that order), weights renormalised."""
         weights = self.weights[components]
         cov = self.covariances if self.covariance_type == "tied" else self.covariances[components]
-        return Mixture(self.covariance_type, weights / weights.sum(), self.means[components], cov, self.features)
+        return replace(self, weights=weights / weights.sum(), means=self.means[components], covariances=cov)
 
     def log_joint(self, X: np.ndarray, spread: np.ndarray | None = None) -> np.ndarray:
         """``log(weight_k) + log N(x | mean_k, cov_k)`` for every row and component.
@@ -136,10 +139,14 @@ class Mixture:
         columns = slice(None) if self.features is None else self.features
         for start in range(0, X.shape[0], step):
             stop = min(start + step, X.shape[0])
+            rows = X[start:stop, columns]
+            rows_spread = None if spread is None else spread[start:stop, columns]
+            if self.projection is not None:
+                mean, axes = self.projection
+                rows = (rows - mean) @ axes
+                rows_spread = None if rows_spread is None else rows_spread @ axes**2
             block = _log_gaussian(
-                self.covariance_type, means, self.covariances, factors,
-                X[start:stop, columns] - origin,
-                None if spread is None else spread[start:stop, columns],
+                self.covariance_type, means, self.covariances, factors, rows - origin, rows_spread
             )
             block += log_weights
             yield start, block
@@ -151,6 +158,9 @@ class Mixture:
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
             "features": None if self.features is None else self.features.tolist(),
+            **({} if self.projection is None else {
+                "projection": {"mean": self.projection[0].tolist(), "axes": self.projection[1].tolist()}
+            }),
         }
 
     @classmethod
@@ -161,6 +171,10 @@ class Mixture:
             means=np.asarray(data["means"], dtype=np.float64),
             covariances=np.asarray(data["covariances"], dtype=np.float64),
             features=None if data.get("features") is None else np.asarray(data["features"], dtype=np.intp),
+            projection=None if data.get("projection") is None else (
+                np.asarray(data["projection"]["mean"], dtype=np.float64),
+                np.asarray(data["projection"]["axes"], dtype=np.float64),
+            ),
         )
 
 

@@ -30,10 +30,10 @@ from scipy.special import logsumexp
 
 from .mixture import Mixture
 
-FORMAT_VERSION = 3
-#: Version 1 files (no mixture) and 2 (a mixture of every feature) still load and
-#: predict as they did.
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+#: Version 1 files (no mixture), 2 (a mixture of every feature) and 3 (of some
+#: features) still load and predict as they did; 4 adds a mixture of principal axes.
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -222,8 +222,8 @@ class PartitionTree:
         """A JSON-ready dict (arrays as lists); :meth:`from_dict` inverts it exactly."""
         return {
             "format": "partitive.PartitionTree",
-            # Only a mixture of some of the features needs version 3 to be read.
-            "version": FORMAT_VERSION if self._mixture_of_some_features() else 2,
+            # The oldest version that can read the tree: older readers load what they can.
+            "version": self._format_version(),
             "nodes": [_jsonable(asdict(n)) for n in self.nodes],
             "clusters": [_jsonable(asdict(c)) for c in self.clusters],
             "merges": [_jsonable(asdict(m)) for m in self.merges],
@@ -242,8 +242,10 @@ class PartitionTree:
                 fh.write(text)
         return text
 
-    def _mixture_of_some_features(self) -> bool:
-        return self.mixture is not None and self.mixture.features is not None
+    def _format_version(self) -> int:
+        if self.mixture is not None and self.mixture.projection is not None:
+            return 4
+        return 3 if self.mixture is not None and self.mixture.features is not None else 2
 
     @classmethod
     def from_dict(cls, data: dict) -> PartitionTree:
