@@ -121,9 +121,9 @@ def test_a_constant_feature_changes_nothing(X, at, value):
 
 @st.composite
 def many_dimensional_data(draw):
-    """Groups in more than 64 features, where the tree is grown in principal axes."""
+    """Groups in more than 32 features, where the tree is grown in principal axes."""
     seed = draw(st.integers(0, 2**32 - 1))
-    k, d = draw(st.integers(1, 4)), draw(st.integers(65, 120))
+    k, d = draw(st.integers(1, 4)), draw(st.integers(33, 120))
     rng = np.random.default_rng(seed)
     sizes = rng.integers(20, 80, size=k)
     centers = rng.normal(0, draw(st.floats(0.2, 2.0)), size=(k, d))

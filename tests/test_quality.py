@@ -105,8 +105,9 @@ def test_a_small_blob_cut_with_a_chance_dip_is_merged_back():
 
 @pytest.mark.parametrize("shape", ["gaussian", "cube"])
 def test_many_dimensions_no_structure_no_split(shape):
-    # On 128 dimensions a 2-means direction makes one cluster's dip p-value 0; before
-    # the dip was compared with its simulated null there, this Gaussian gave 21 clusters.
+    # On 128 features a 2-means direction fitted to the points makes one cluster's dip
+    # p-value 0: this Gaussian gave 21 clusters before the dip was read against a
+    # simulated null there; it is now read in the data's 32 leading principal axes.
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20_000, 128)) if shape == "gaussian" else rng.random((20_000, 128))
     assert PPP().fit(X).n_clusters_ == 1
@@ -166,19 +167,18 @@ def test_a_tree_grown_in_principal_axes_is_described_in_the_features():
 @pytest.mark.parametrize("n, d", [(41, 768), (60, 300)])
 def test_few_points_in_many_dimensions_grow_no_tree(n, d):
     # n points span n - 1 dimensions, where a 2-means direction separates any split
-    # cleanly: the dip's p-value is 0.  Read against its simulated null for the data's
-    # dimensions, as larger nodes are, one Gaussian is not split (it grew 11 and 13
-    # nodes that the merge step joined back).
+    # cleanly (the dip's p-value is 0): one Gaussian grew 11 and 13 nodes that the merge
+    # step joined back.  In n // 20 principal axes (2 and 3) there is nothing to split.
     X = np.random.default_rng(0).normal(size=(n, d))
     tree = PPP().fit(X).tree_
     assert len(tree.nodes) == 1 and tree.nodes[0].reason == "one cluster"
 
 
 def test_separated_groups_with_few_points_per_dimension_are_not_merged():
-    # 10 groups of 100 in 300-D, centres 8 sd apart: one Gaussian fits a pair's union
-    # better by BIC (601 more parameters outweigh what 200 points gain), and the merge
-    # step joined all ten into 1 cluster.  Such evidence is not read below 10 points
-    # per spanned dimension, in merging as in growth.
+    # 10 groups of 100 in 300-D, centres 8 sd apart: on the features one Gaussian fit a
+    # pair's union better by BIC (601 more parameters outweighed what 200 points gain),
+    # and the merge step joined all ten into 1 cluster; such evidence is not read below
+    # 10 points per spanned dimension, and the tree is now grown in 32 principal axes.
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(10, 300)) * (8 / np.sqrt(600))
     truth = np.repeat(np.arange(10), 100)

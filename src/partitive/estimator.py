@@ -36,7 +36,7 @@ class PPP(ClusterMixin, BaseEstimator):
     child's share of confidently assigned members).  The leaves are refined by global
     Lloyd iterations and neighbouring pieces of one cluster are merged.  With k
     found, the clusters' Gaussians are fitted by EM from that partition, their
-    covariance structure chosen by BIC.  Data with more than 64 features is clustered
+    covariance structure chosen by BIC.  Data with more than 32 features is clustered
     in its leading principal axes and the result described in the features.  Nothing
     is random: the same data give the same clusters whatever the row order.
 
@@ -69,7 +69,7 @@ class PPP(ClusterMixin, BaseEstimator):
     dip_level : float, default=0.05
         Significance level of the dip test in 2-D; it shrinks as ``(2 / d)**2`` in d
         dimensions because the split direction is chosen from the same data.  Data with
-        more than 64 features is clustered in its leading principal axes (at most 32,
+        more than 32 features is clustered in its leading principal axes (at most 32,
         and at most one per 20 points; docs/method.md), so d is at most 32 there.
     effect_size : float, default=0.3
         Mixture evidence must also reach ``dBIC / n > effect_size``; a plain BIC
