@@ -1,6 +1,7 @@
 """Determinism as properties: row order, duplication, translation, scaling and constant features."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -148,3 +149,18 @@ def test_principal_axes_keep_every_invariance(X, random, shift, scale):
     assert same_partition(doubled.labels_[: X.shape[0]], weighted.labels_)
     assert same_tree(doubled, weighted)
     assert same_partition(PPP().fit(X * scale + shift).labels_, base.labels_)
+
+
+@pytest.mark.parametrize("n, d", [(900, 300), (300, 2000)])
+def test_principal_axes_do_not_depend_on_blas_threads(n, d):
+    # OpenBLAS rounds products and eigensolves differently on one thread and on more.
+    from threadpoolctl import threadpool_limits
+
+    from partitive.grow import principal_axes
+
+    X = np.random.default_rng(0).normal(size=(n, d)) + np.repeat([[0.0], [1.0], [2.0]], n // 3, axis=0)
+    w = np.ones(n)
+    mean, axes = principal_axes(X, w)
+    with threadpool_limits(1):
+        mean_1, axes_1 = principal_axes(X, w)
+    assert np.array_equal(mean, mean_1) and np.array_equal(axes, axes_1)

@@ -155,6 +155,9 @@ def test_a_tree_grown_in_principal_axes_is_described_in_the_features():
     for node in tree.nodes:
         rows = reached[node.id]
         assert rows.size == node.weight
+        # Nodes, like clusters, are described by their members in every feature.
+        np.testing.assert_allclose(node.centroid, X[rows].mean(axis=0), atol=1e-12)
+        np.testing.assert_allclose(node.variance, X[rows].var(axis=0), rtol=1e-9)
         if node.children is not None:
             right = X[rows] @ node.direction > node.threshold
             reached[node.children[0]], reached[node.children[1]] = rows[~right], rows[right]
@@ -162,6 +165,30 @@ def test_a_tree_grown_in_principal_axes_is_described_in_the_features():
     for c in tree.clusters:
         np.testing.assert_allclose(c.center, X[model.labels_ == c.label].mean(axis=0), atol=1e-12)
     assert np.array_equal(model.predict(X), model.labels_)
+
+
+def test_features_spanning_few_dimensions_get_no_empty_axes():
+    # 40 features made of 5: 27 of 32 axes carried rounding error only, and the
+    # mixture's Gaussians on them were flat (variance 1e-30), so that a row moved by
+    # 1e-6 was predicted into the other cluster.
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(1000, 5)) + np.repeat([[0.0] * 5, [8.0] + [0.0] * 4], 500, axis=0)
+    X = latent @ rng.normal(size=(5, 40))
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert model.tree_.mixture.projection[1].shape == (40, 5)
+    assert np.array_equal(model.predict(np.round(X, 6)), model.labels_)
+    assert np.array_equal(model.predict(X.astype(np.float32)), model.labels_)
+
+
+@pytest.mark.parametrize("d", [30, 40])
+def test_a_flag_is_read_as_rounded_in_principal_axes_too(d):
+    # A feature of two values never tells clusters apart on its own; above 32 features
+    # its rounding must be read in the features, where the grid is (40 + a 0/3 flag
+    # gave 2 clusters).
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=(1000, d)), 3.0 * rng.integers(0, 2, 1000)])
+    assert PPP().fit(X).n_clusters_ == 1
 
 
 @pytest.mark.parametrize("n, d", [(41, 768), (60, 300)])

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, group_sums, merge_components
-from .split import two_means
+from ._threads import one_blas_thread
+from .split import leading_axes, two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
     axis_evidence,
@@ -343,19 +344,25 @@ def _fit_in_principal_axes(X, w, rule, min_cluster_size, max_clusters, n_cluster
     HIGH_D_FROM features (PRINCIPAL_AXES), the tree put back in the features' space."""
     settings = (rule, min_cluster_size, max_clusters, n_clusters, feature_names, params)
     if X.shape[1] <= HIGH_D_FROM:
-        return _fit_tree(X, w, *settings, spread, covariance_type, sample)
+        tree, labels, _ = _fit_tree(X, w, *settings, spread, covariance_type, sample)
+        return tree, labels
     # Everything is computed on the canonical rows, so that no sum and no product's
     # blocking depends on the order or the repetition of the rows.
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
-    n_points = min(wu.sum(), Xu.shape[0]) if spread is not None else wu.sum()
+    # Values on a grid are read as spread over their cells in the features, where the
+    # grid is: the axes' coordinates are on none.
+    rounding = rounding_variance(*((Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))))
+    n_points = min(wu.sum(), Xu.shape[0])
     n_axes = int(max(1, min(PRINCIPAL_AXES, n_points // (2 * MIXTURE_POINTS_PER_DIM))))
-    mean, axes, residual = principal_axes(Xu, wu, su, n_axes)
-    tree, labels = _fit_tree(
+    mean, axes = principal_axes(Xu, wu, _with_rounding(su, rounding, Xu.shape), n_axes)
+    tree, labels, leaves = _fit_tree(
         ((Xu - mean) @ axes)[inverse], w, *settings,
         None if su is None else (su @ axes**2)[inverse],
         covariance_type, None if sample is None else (sample - mean) @ axes,
+        rounding=None if rounding is None else rounding @ axes**2,
     )
-    tree = _in_feature_space(tree, mean, axes, residual, Xu, wu, su, labels[_first_of_each(inverse)])
+    first = _first_of_each(inverse)
+    tree = _in_feature_space(tree, mean, axes, Xu, wu, su, labels[first], leaves[first])
     return tree, labels
 
 
@@ -367,55 +374,54 @@ def _first_of_each(inverse):
 
 
 def principal_axes(X, w, spread=None, n_axes=PRINCIPAL_AXES):
-    """The weighted mean, the ``n_axes`` leading principal axes (d x n_axes, columns of
-    unit length, each signed so that its largest entry is positive) and each feature's
-    variance off those axes, of distinct rows in canonical order (:func:`canonical_rows`).
+    """The weighted mean and the leading principal axes (d x q, orthonormal columns,
+    each signed so that its largest entry is positive) of distinct rows in canonical
+    order (:func:`canonical_rows`), ``spread`` their per-feature variance within.
 
-    Fewer rows than features: the axes come from the rows' (n x n) Gram matrix instead
-    of the (d x d) scatter.
+    At most ``n_axes``: axes along which the rows do not vary (beyond rounding error)
+    are left out, so that no coordinate is noise and no cluster a flat Gaussian on it.
     """
     W = w.sum()
-    mean = w @ X / W
-    centred = (X - mean) * np.sqrt(w)[:, None]
-    total = np.einsum("ij,ij->j", centred, centred) / W
-    if spread is not None:
-        total += w @ spread / W
-    if spread is None and X.shape[0] < X.shape[1]:
-        eigenvalues, vectors = np.linalg.eigh(centred @ centred.T / W)
-        eigenvalues, vectors = eigenvalues[::-1][:n_axes], vectors[:, ::-1][:, :n_axes]
-        axes = centred.T @ vectors
-        axes /= np.maximum(np.linalg.norm(axes, axis=0), np.finfo(float).tiny)
-    else:
-        scatter = centred.T @ centred / W
-        if spread is not None:
-            scatter[np.diag_indices_from(scatter)] += w @ spread / W
-        eigenvalues, axes = np.linalg.eigh(scatter)
-        eigenvalues, axes = eigenvalues[::-1][:n_axes], axes[:, ::-1][:, :n_axes]
+    # OpenBLAS's products and eigensolves round differently on different numbers of
+    # threads (by 1e-14 here): on one, the axes are the same on any machine setting.
+    # (It costs 1.5 s of 4.3 on 20,000 x 768.)
+    with one_blas_thread():
+        mean = w @ X / W
+        within = None if spread is None else w @ spread / W
+        values, axes = leading_axes(X - mean, w, n_axes, diagonal=within)
+    values, axes = values[::-1], axes[:, ::-1]
+    varying = values > max(values[0], 0.0) * max(X.shape) * np.finfo(float).eps
+    varying[0] = True
+    axes = axes[:, varying]
     largest = np.argmax(np.abs(axes), axis=0)
-    axes = axes * np.sign(axes[largest, np.arange(axes.shape[1])])
-    residual = np.maximum(total - axes**2 @ np.maximum(eigenvalues, 0.0), 0.0)
-    return mean, axes, residual
+    return mean, axes * np.sign(axes[largest, np.arange(axes.shape[1])])
 
 
-def _in_feature_space(tree, mean, axes, residual, X, w, spread, labels):
-    """A tree fitted in principal axes, described in the features: nodes' centroids,
-    directions and thresholds mapped back (each node's variance off the axes is taken
-    as the whole data's), clusters described by their members, and the mixture told
-    how to project new rows."""
+def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
+    """A tree fitted in principal axes, described in the features: directions and
+    thresholds mapped back, nodes and clusters described by their members (``labels``
+    and ``leaves``: of each of the rows ``X``), and the mixture told how to project new
+    rows."""
+    below = {}
+    for n in reversed(tree.nodes):  # children have larger ids than their parents
+        below[n.id] = [n.id] if n.children is None else below[n.children[0]] + below[n.children[1]]
+
+    def described(rows):
+        center = w[rows] @ X[rows] / w[rows].sum()
+        return center, _variance(X[rows], w[rows], center, _spread_of(spread, rows))
+
     def node(n):
+        centroid, variance = described(np.flatnonzero(np.isin(leaves, below[n.id])))
         direction = None if n.direction is None else axes @ n.direction
         threshold = None if n.threshold is None else n.threshold + float(mean @ direction)
-        variance = axes**2 @ n.variance + residual
-        return replace(n, centroid=mean + axes @ n.centroid, variance=variance,
-                       sse=float(variance.sum() * n.weight), direction=direction, threshold=threshold)
+        return replace(n, centroid=centroid, variance=variance, sse=float(variance.sum() * n.weight),
+                       direction=direction, threshold=threshold)
 
     clusters = []
     for c in tree.clusters:
-        members = labels == c.label
-        center = w[members] @ X[members] / w[members].sum()
-        variance = _variance(X[members], w[members], center, _spread_of(spread, members))
+        center, variance = described(np.flatnonzero(labels == c.label))
         clusters.append(replace(c, center=center, variance=variance))
-    mixture = replace(tree.mixture, projection=(mean, axes))
+    mixture = None if tree.mixture is None else replace(tree.mixture, projection=(mean, axes))
     return replace(tree, nodes=[node(n) for n in tree.nodes], clusters=clusters, mixture=mixture)
 
 
@@ -443,12 +449,16 @@ def _with_constant_features(tree, varying, values, feature_names):
 
 
 def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_names, params,
-              spread, covariance_type, sample):
+              spread, covariance_type, sample, rounding="from the data"):
+    """The tree, each row's label and each row's leaf."""
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
-    # Representatives mixing rows of several grid values are off the grid, so the step
-    # is read from the rows they stand for; pure ones sit on it and get its rounding.
-    on_grid = (Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))
-    rule = replace(rule, reduced=spread is not None, rounding=rounding_variance(*on_grid))
+    if isinstance(rounding, str):
+        # Representatives mixing rows of several grid values are off the grid, so the
+        # step is read from the rows they stand for; pure ones sit on it and get its
+        # rounding.
+        on_grid = (Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))
+        rounding = rounding_variance(*on_grid)
+    rule = replace(rule, reduced=spread is not None, rounding=rounding)
     rows = None if sample is None else RowSample(sample, inverse.ravel())
     nodes, leaf_of = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     leaves = _leaf_order(nodes)
@@ -471,7 +481,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     tree, labels = _assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
-    return tree, labels[inverse]
+    return tree, labels[inverse], leaf_of[inverse]
 
 
 # -- stage 1: grow ---------------------------------------------------------------------

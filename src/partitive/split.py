@@ -61,23 +61,27 @@ def principal_axis(Xc: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
 SERIAL_EIGH_SIZES = (32, 1024)
 
 
-def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int, diagonal=None) -> tuple[np.ndarray, np.ndarray]:
     """The ``q`` largest principal variances (ascending) and their unit axes (columns).
 
-    LAPACK's ?syevr computes only the eigenpairs asked for: 3x faster than all of them
-    at d = 768, where the eigensolver dominated a split.
+    ``diagonal``: per-feature variance added to the scatter's diagonal (the rows' own
+    spread).  LAPACK's ?syevr computes only the eigenpairs asked for: 3x faster than
+    all of them at d = 768, where the eigensolver dominated a split.
     """
     from scipy.linalg import eigh
 
     n, d = Xc.shape
     W = w.sum()
-    gram = d > n
+    gram = d > n and diagonal is None
+    q = min(q, n if gram else d)
     if gram:
         # d > n: the n x n Gram matrix has the same non-zero spectrum and is smaller.
         root = Xc * np.sqrt(w / W)[:, None]
         scatter = root @ root.T
     else:
         scatter = (Xc * w[:, None]).T @ Xc / W
+        if diagonal is not None:
+            scatter[np.diag_indices_from(scatter)] += diagonal
     size = scatter.shape[0]
     # OpenBLAS threads the level-2 calls of the tridiagonal reduction, and below about
     # a thousand dimensions the threads cost more than they gain (OpenBLAS issue
