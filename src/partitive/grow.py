@@ -38,7 +38,7 @@ import numpy as np
 
 from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, group_sums, merge_components
 from ._threads import one_blas_thread
-from .split import leading_axes, two_means
+from .split import leading_axes, ordered_product, two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
     axis_evidence,
@@ -383,12 +383,12 @@ def principal_axes(X, w, spread=None, n_axes=PRINCIPAL_AXES):
     """
     W = w.sum()
     # OpenBLAS's products and eigensolves round differently on different numbers of
-    # threads (by 1e-14 here): on one, the axes are the same on any machine setting.
-    # (It costs 1.5 s of 4.3 on 20,000 x 768.)
+    # threads (the axes by 1e-14): on one, the axes are the same on any machine
+    # setting; the scatter's blocks are made in parallel instead.
     with one_blas_thread():
         mean = w @ X / W
         within = None if spread is None else w @ spread / W
-        values, axes = leading_axes(X - mean, w, n_axes, diagonal=within)
+        values, axes = leading_axes(X - mean, w, n_axes, diagonal=within, product=ordered_product)
     values, axes = values[::-1], axes[:, ::-1]
     varying = values > max(values[0], 0.0) * max(X.shape) * np.finfo(float).eps
     varying[0] = True
@@ -402,16 +402,25 @@ def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
     thresholds mapped back, nodes and clusters described by their members (``labels``
     and ``leaves``: of each of the rows ``X``), and the mixture told how to project new
     rows."""
-    below = {}
-    for n in reversed(tree.nodes):  # children have larger ids than their parents
-        below[n.id] = [n.id] if n.children is None else below[n.children[0]] + below[n.children[1]]
-
     def described(rows):
         center = w[rows] @ X[rows] / w[rows].sum()
         return center, _variance(X[rows], w[rows], center, _spread_of(spread, rows))
 
+    # Leaves from their rows, the nodes above from their children (Chan et al.'s
+    # pairwise update of weighted means and squared deviations): each row read once.
+    stats = {}
+    for n in reversed(tree.nodes):  # children have larger ids than their parents
+        if n.children is None:
+            stats[n.id] = described(np.flatnonzero(leaves == n.id))
+            continue
+        (a, b), (Wa, Wb) = n.children, (tree.nodes[i].weight for i in n.children)
+        (mean_a, var_a), (mean_b, var_b) = stats[a], stats[b]
+        delta = mean_b - mean_a
+        W = Wa + Wb
+        stats[n.id] = (mean_a + delta * (Wb / W), (Wa * var_a + Wb * var_b + delta**2 * (Wa * Wb / W)) / W)
+
     def node(n):
-        centroid, variance = described(np.flatnonzero(np.isin(leaves, below[n.id])))
+        centroid, variance = stats[n.id]
         direction = None if n.direction is None else axes @ n.direction
         threshold = None if n.threshold is None else n.threshold + float(mean @ direction)
         return replace(n, centroid=centroid, variance=variance, sse=float(variance.sum() * n.weight),
