@@ -38,7 +38,7 @@ import numpy as np
 
 from .mixture import COVARIANCE_TYPES, RIDGE, fit_mixture, group_sums, merge_components
 from ._threads import one_blas_thread
-from .split import leading_axes, ordered_product, two_means
+from .split import canonical_sign, leading_axes, ordered_product, two_means
 from .tree import Cluster, Merge, Node, PartitionTree, nearest_center
 from .validate import (
     axis_evidence,
@@ -82,8 +82,8 @@ HIGH_D_FROM = 32
 #: child of a split (n // 20).  A Gaussian in hundreds of dimensions costs hundreds of
 #: parameters for what its clusters differ in along a few axes, and a 2-means
 #: direction fitted in them makes any split look clean: ten groups 6 sd apart in
-#: 10,000 x 768 were one cluster on the features and are ten in 32 axes (3.4 -> 0.9 s);
-#: digits (64 pixels) 7 -> 8 clusters, ARI 0.47 -> 0.67 (docs/method.md).
+#: 10,000 x 768 were one cluster on the features and are ten in 32 axes (3.4 -> 1.2 s);
+#: digits (64 pixels) 7 -> 9 clusters, ARI 0.47 -> 0.72 (docs/method.md).
 PRINCIPAL_AXES = 32
 
 
@@ -247,6 +247,13 @@ def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     return rounding if np.any(rounding > 0) else None
 
 
+def _grid_rounding(X, w, sample):
+    """:func:`rounding_variance` of the rows, or of ``sample`` on reduced input:
+    representatives mixing rows of several grid values are off the grid, so the step
+    is read from the rows they stand for; pure ones sit on it and get its rounding."""
+    return rounding_variance(X, w) if sample is None else rounding_variance(sample, np.ones(sample.shape[0]))
+
+
 def _with_rounding(spread, rounding, shape):
     """The rows' within variance: their own spread plus the features' rounding."""
     if rounding is None:
@@ -351,7 +358,7 @@ def _fit_in_principal_axes(X, w, rule, min_cluster_size, max_clusters, n_cluster
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
     # Values on a grid are read as spread over their cells in the features, where the
     # grid is: the axes' coordinates are on none.
-    rounding = rounding_variance(*((Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))))
+    rounding = _grid_rounding(Xu, wu, sample)
     n_points = min(wu.sum(), Xu.shape[0])
     n_axes = int(max(1, min(PRINCIPAL_AXES, n_points // (2 * MIXTURE_POINTS_PER_DIM))))
     mean, axes = principal_axes(Xu, wu, _with_rounding(su, rounding, Xu.shape), n_axes)
@@ -361,16 +368,9 @@ def _fit_in_principal_axes(X, w, rule, min_cluster_size, max_clusters, n_cluster
         covariance_type, None if sample is None else (sample - mean) @ axes,
         rounding=None if rounding is None else rounding @ axes**2,
     )
-    first = _first_of_each(inverse)
+    first = np.unique(inverse, return_index=True)[1]  # a row of each canonical row
     tree = _in_feature_space(tree, mean, axes, Xu, wu, su, labels[first], leaves[first])
     return tree, labels
-
-
-def _first_of_each(inverse):
-    """For each canonical row, one of the rows it stands for."""
-    first = np.empty(inverse.max() + 1, dtype=np.intp)
-    first[inverse[::-1]] = np.arange(inverse.size)[::-1]
-    return first
 
 
 def principal_axes(X, w, spread=None, n_axes=PRINCIPAL_AXES):
@@ -392,9 +392,7 @@ def principal_axes(X, w, spread=None, n_axes=PRINCIPAL_AXES):
     values, axes = values[::-1], axes[:, ::-1]
     varying = values > max(values[0], 0.0) * max(X.shape) * np.finfo(float).eps
     varying[0] = True
-    axes = axes[:, varying]
-    largest = np.argmax(np.abs(axes), axis=0)
-    return mean, axes * np.sign(axes[largest, np.arange(axes.shape[1])])
+    return mean, np.column_stack([canonical_sign(axis) for axis in axes[:, varying].T])
 
 
 def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
@@ -462,11 +460,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     """The tree, each row's label and each row's leaf."""
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
     if isinstance(rounding, str):
-        # Representatives mixing rows of several grid values are off the grid, so the
-        # step is read from the rows they stand for; pure ones sit on it and get its
-        # rounding.
-        on_grid = (Xu, wu) if sample is None else (sample, np.ones(sample.shape[0]))
-        rounding = rounding_variance(*on_grid)
+        rounding = _grid_rounding(Xu, wu, sample)
     rule = replace(rule, reduced=spread is not None, rounding=rounding)
     rows = None if sample is None else RowSample(sample, inverse.ravel())
     nodes, leaf_of = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
