@@ -52,6 +52,15 @@ from .validate import (
 MAX_REFINE_ITER = 300
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
+#: Neighbours of each row in the density graph of the merge step (docs/method.md,
+#: "Shapes made of flat strokes").
+DENSITY_NEIGHBOURS = 15
+#: Two flat pieces are one shape when most of each lies in one component of their
+#: union's rows joined at this fraction of the pieces' own density, or denser.
+JOIN_DENSITY = 0.5
+#: Density is read only where a row's neighbourhood is small beside its cluster: the
+#: median core distance at most this share of the cluster's RMS radius.
+LOCAL_DENSITY = 0.25
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
 #: while a missed split is lost for good (docs/method.md measures both).
 GROW_LENIENCY = 4.0
@@ -732,6 +741,7 @@ def _weighted_centers(X, w, labels, previous):
 
 def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
     merges = []
+    density = _Density(X, w, min_cluster_size)
     while True:
         labels, centers, groups = _drop_empty(labels, centers, groups, w)
         if len(groups) == 1:
@@ -765,6 +775,14 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                     distinct = _not_one_gaussian(
                         Xp, wp, rule.reduced, _rows_of(sample, in_pair)
                     ) and all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample))
+                # Pieces of one shape made of flat strokes (letters) are bimodal on
+                # the line through their centres and unlike one Gaussian, yet joined by
+                # a path as dense as they are; touching Gaussians are joined too, but
+                # their density peaks at their centres.
+                if distinct and not small and density.one_shape(
+                    labels == i, labels == j
+                ) and not all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample)):
+                    distinct = False
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
@@ -784,6 +802,91 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
         labels, centers, groups = _drop_empty(labels, centers, groups, w)
         labels, centers = _refine(X, w, centers)
     return labels, centers, groups, merges
+
+
+class _Density:
+    """Density read from each row's neighbours, for telling pieces of one shape.
+
+    Weighted rows: a row's *core distance* is the radius that holds
+    ``min_cluster_size`` of weight around it (itself included; at most
+    DENSITY_NEIGHBOURS neighbours), so density is in the units of the smallest cluster.
+    """
+
+    def __init__(self, X, w, min_cluster_size):
+        from scipy.spatial import cKDTree
+
+        self.X, self.w, self.min_weight = X, w, min_cluster_size
+        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
+        if self.k < 2:
+            return
+        dist, idx = cKDTree(X).query(X, self.k + 1)
+        reached = np.cumsum(w[idx], axis=1) >= min_cluster_size
+        at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
+        self.core = dist[np.arange(X.shape[0]), at]
+        self.dist, self.idx = dist[:, 1:], idx[:, 1:]
+
+    def one_shape(self, a, b) -> bool:
+        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and most of
+        each lies in one density-connected component of their union."""
+        if self.k < 2:
+            return False
+        typical_a, typical_b = self._flat(a), self._flat(b)
+        if typical_a is None or typical_b is None:
+            return False
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        rows = np.flatnonzero(a | b)
+        local = np.full(a.size, -1)
+        local[rows] = np.arange(rows.size)
+        # HDBSCAN's mutual reachability: an edge is as long as the larger of its length
+        # and its two ends' core distances, so a path through sparse rows is long.
+        src = np.repeat(rows, self.k)
+        dst = self.idx[rows].ravel()
+        reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
+        d_eff = min(self.X.shape[1], rows.size - 1)
+        # density falls as the d-th power of the core distance
+        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / d_eff)
+        keep = (local[dst] >= 0) & (reach <= level)
+        graph = coo_matrix(
+            (np.ones(keep.sum()), (local[src[keep]], local[dst[keep]])), shape=(rows.size,) * 2
+        )
+        _, component = connected_components(graph, directed=False)
+        in_a = a[rows]
+        w = self.w[rows]
+        share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
+        share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
+        return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
+
+    def _flat(self, members):
+        """The cluster's median core distance if it is flat, else None: no denser at
+        its centre than at its median row (a Gaussian is exp(median chi2_d / 2) times
+        denser there: 2x in 2-D), with neighbourhoods small beside the cluster."""
+        from scipy.spatial import cKDTree
+        from scipy.stats import chi2
+
+        rows = np.flatnonzero(members)
+        X, w = self.X[rows], self.w[rows]
+        centre = w @ X / w.sum()
+        typical = _weighted_median(self.core[rows], w)
+        radius = np.sqrt(w @ ((X - centre) ** 2).sum(axis=1) / w.sum())
+        if not 0 < typical <= LOCAL_DENSITY * radius:
+            return None
+        dist, idx = cKDTree(X).query(centre, min(self.k + 1, rows.size))
+        reached = np.cumsum(w[idx]) >= self.min_weight
+        # The median over the centre's neighbours steadies a k-NN estimate; an empty
+        # centre (an arc's) counts as far from its rows.
+        at_centre = max(dist[reached.argmax()] if reached.any() else dist[-1],
+                        _weighted_median(self.core[rows[idx]], w[idx]))
+        d = X.shape[1]
+        peak = np.exp(chi2.median(d) / 4.0)  # halfway, in log density, to a Gaussian's
+        return typical if (typical / at_centre) ** d < peak else None
+
+
+def _weighted_median(values, weights) -> float:
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def _gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
