@@ -52,9 +52,11 @@ from .validate import (
 MAX_REFINE_ITER = 300
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
-#: Neighbours of each row in the density graph of the merge step (docs/method.md,
-#: "Shapes made of flat strokes").
-DENSITY_NEIGHBOURS = 15
+#: The merge step's density (docs/method.md, "Shapes made of flat strokes"): a row's
+#: core distance holds at least this weight (and min_cluster_size), ...
+DENSITY_WEIGHT = 15
+#: ... found among this many neighbours, which are also the edges of its graph.
+DENSITY_NEIGHBOURS = 30
 #: Two flat pieces are one shape when most of each lies in one component of their
 #: union's rows joined at this fraction of the pieces' own density, or denser.
 JOIN_DENSITY = 0.5
@@ -807,27 +809,37 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
 class _Density:
     """Density read from each row's neighbours, for telling pieces of one shape.
 
-    Weighted rows: a row's *core distance* is the radius that holds
-    ``min_cluster_size`` of weight around it (itself included; at most
-    DENSITY_NEIGHBOURS neighbours), so density is in the units of the smallest cluster.
+    A row's *core distance* is the radius that holds at least ``min_cluster_size``
+    and DENSITY_WEIGHT of weight around it (the row included; at most
+    DENSITY_NEIGHBOURS neighbours are looked at); density falls as its ``dim``-th
+    power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
+    likelihood estimate from the same neighbours), not the number of features: wdbc's
+    30 features span about 2.3.
     """
 
     def __init__(self, X, w, min_cluster_size):
         from scipy.spatial import cKDTree
 
-        self.X, self.w, self.min_weight = X, w, min_cluster_size
+        self.X, self.w = X, w
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
         if self.k < 2:
             return
         dist, idx = cKDTree(X).query(X, self.k + 1)
-        reached = np.cumsum(w[idx], axis=1) >= min_cluster_size
+        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
+        reached = np.cumsum(w[idx], axis=1) >= self.min_weight
         at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
         self.core = dist[np.arange(X.shape[0]), at]
+        # A k-NN density's log scatters by 1 / sqrt(neighbours inside the radius).
+        self.scatter = 1.0 / np.sqrt(max(1.0, float(np.median(at))))
         self.dist, self.idx = dist[:, 1:], idx[:, 1:]
+        # canonical rows are distinct, so every distance is positive
+        mean_log = np.log(self.dist[:, -1:] / self.dist[:, :-1]).mean(axis=1)
+        self.dim = float(np.clip(1.0 / mean_log[mean_log > 0].mean(), 1.0, X.shape[1]))
 
     def one_shape(self, a, b) -> bool:
-        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and most of
-        each lies in one density-connected component of their union."""
+        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
+        half of each lies in one component of their union's rows joined at half the
+        pieces' median density or denser."""
         if self.k < 2:
             return False
         typical_a, typical_b = self._flat(a), self._flat(b)
@@ -844,49 +856,45 @@ class _Density:
         src = np.repeat(rows, self.k)
         dst = self.idx[rows].ravel()
         reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
-        d_eff = min(self.X.shape[1], rows.size - 1)
-        # density falls as the d-th power of the core distance
-        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / d_eff)
+        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
         keep = (local[dst] >= 0) & (reach <= level)
         graph = coo_matrix(
             (np.ones(keep.sum()), (local[src[keep]], local[dst[keep]])), shape=(rows.size,) * 2
         )
         _, component = connected_components(graph, directed=False)
-        in_a = a[rows]
-        w = self.w[rows]
+        in_a, w = a[rows], self.w[rows]
         share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
         share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
         return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
 
     def _flat(self, members):
-        """The cluster's median core distance if it is flat, else None: no denser at
-        its centre than at its median row (a Gaussian is exp(median chi2_d / 2) times
-        denser there: 2x in 2-D), with neighbourhoods small beside the cluster."""
-        from scipy.spatial import cKDTree
-        from scipy.stats import chi2
+        """The cluster's median core distance if it is flat, else None.
+
+        Flat: its densest tenth of rows is not much denser than its median row, less
+        than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
+        as a k-NN estimate sees them; and its neighbourhoods are small beside it.  A
+        Gaussian's densest tenth is exp((chi2_d(0.5) - chi2_d(0.1)) / 2) times denser
+        than its median row (1.8x in 2-D); a cluster in noise, far more.
+        """
+        from scipy.stats import chi2, norm
 
         rows = np.flatnonzero(members)
-        X, w = self.X[rows], self.w[rows]
-        centre = w @ X / w.sum()
-        typical = _weighted_median(self.core[rows], w)
-        radius = np.sqrt(w @ ((X - centre) ** 2).sum(axis=1) / w.sum())
-        if not 0 < typical <= LOCAL_DENSITY * radius:
+        X, w, core = self.X[rows], self.w[rows], self.core[rows]
+        typical = _weighted_quantile(core, w, 0.5)
+        dense = _weighted_quantile(core, w, 0.1)
+        radius = np.sqrt(w @ ((X - w @ X / w.sum()) ** 2).sum(axis=1) / w.sum())
+        if not (0 < dense and typical <= LOCAL_DENSITY * radius
+                and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
             return None
-        dist, idx = cKDTree(X).query(centre, min(self.k + 1, rows.size))
-        reached = np.cumsum(w[idx]) >= self.min_weight
-        # The median over the centre's neighbours steadies a k-NN estimate; an empty
-        # centre (an arc's) counts as far from its rows.
-        at_centre = max(dist[reached.argmax()] if reached.any() else dist[-1],
-                        _weighted_median(self.core[rows[idx]], w[idx]))
-        d = X.shape[1]
-        peak = np.exp(chi2.median(d) / 4.0)  # halfway, in log density, to a Gaussian's
-        return typical if (typical / at_centre) ** d < peak else None
+        flat = np.exp(norm.ppf(0.9) * self.scatter)
+        gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
+        return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
 
 
-def _weighted_median(values, weights) -> float:
+def _weighted_quantile(values, weights, q) -> float:
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])
 
 
 def _gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
