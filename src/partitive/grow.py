@@ -61,8 +61,12 @@ DENSITY_NEIGHBOURS = 30
 #: union's rows joined at this fraction of the pieces' own density, or denser.
 JOIN_DENSITY = 0.5
 #: Density is read only where a row's neighbourhood is small beside its cluster: the
-#: median core distance at most this share of the cluster's RMS radius.
+#: median core distance at most this share of the cluster's RMS radius, ...
 LOCAL_DENSITY = 0.25
+#: ... which in d dimensions needs about (1 / LOCAL_DENSITY)^d neighbourhoods' worth of
+#: rows (16 in 2-D, 1e6 in 10-D), and only in few dimensions is a k-NN search cheap
+#: (20,000 x 32: 41 s): it is made on up to this many features.
+DENSITY_MAX_FEATURES = 4
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
 #: while a missed split is lost for good (docs/method.md measures both).
 GROW_LENIENCY = 4.0
@@ -822,7 +826,8 @@ class _Density:
 
         self.X, self.w = X, w
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
-        if self.k < 2:
+        if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
+            self.k = 0
             return
         dist, idx = cKDTree(X).query(X, self.k + 1)
         self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
@@ -834,7 +839,10 @@ class _Density:
         self.dist, self.idx = dist[:, 1:], idx[:, 1:]
         # canonical rows are distinct, so every distance is positive
         mean_log = np.log(self.dist[:, -1:] / self.dist[:, :-1]).mean(axis=1)
-        self.dim = float(np.clip(1.0 / mean_log[mean_log > 0].mean(), 1.0, X.shape[1]))
+        informative = mean_log[mean_log > 0]
+        self.dim = float(X.shape[1])
+        if informative.size:
+            self.dim = float(np.clip(1.0 / informative.mean(), 1.0, X.shape[1]))
 
     def one_shape(self, a, b) -> bool:
         """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
