@@ -18,7 +18,9 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
 3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.  Two clusters that are
-   each one Gaussian, with a union that is not, stay apart.
+   each one Gaussian, with a union that is not, stay apart.  In few features two flat
+   clusters that rows as dense as they are join (pieces of one shape made of strokes,
+   which project as separate modes) are merged.
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
