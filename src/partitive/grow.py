@@ -18,8 +18,8 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
 3. **Merge**: neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.  Two clusters that are
-   each one Gaussian, with a union that is not, stay apart.  In few features two flat
-   clusters that rows as dense as they are join (pieces of one shape made of strokes,
+   each one Gaussian, with a union that is not, stay apart.  In few features, two flat
+   clusters joined by rows as dense as they are (pieces of one shape made of strokes,
    which project as separate modes) are merged.
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
@@ -63,11 +63,12 @@ DENSITY_NEIGHBOURS = 30
 #: union's rows joined at this fraction of the pieces' own density, or denser.
 JOIN_DENSITY = 0.5
 #: Density is read only where a row's neighbourhood is small beside its cluster: the
-#: median core distance at most this share of the cluster's RMS radius, ...
+#: median core distance at most this share of the cluster's RMS radius, and the cluster
+#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight (what 2-D needs; d dimensions
+#: need (1 / LOCAL_DENSITY)^d, 1e6 in 10-D, which the radius check enforces) ...
 LOCAL_DENSITY = 0.25
-#: ... which in d dimensions needs about (1 / LOCAL_DENSITY)^d neighbourhoods' worth of
-#: rows (16 in 2-D, 1e6 in 10-D), and only in few dimensions is a k-NN search cheap
-#: (20,000 x 32: 41 s): it is made on up to this many features.
+#: ... and only on up to this many features, where a k-NN search is also cheap
+#: (20,000 x 32: 41 s).
 DENSITY_MAX_FEATURES = 4
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
 #: while a missed split is lost for good (docs/method.md measures both).
@@ -762,6 +763,7 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
             direction = centers[j] - centers[i]
             norm = np.linalg.norm(direction)
             small = min(wp[~goes_right].sum(), wp[goes_right].sum()) < min_cluster_size
+            test = "pair"
             if norm == 0:
                 distinct, dbic, p_value = False, 0.0, 1.0
             else:
@@ -790,19 +792,19 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 if distinct and not small and density.one_shape(
                     labels == i, labels == j
                 ) and not all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample)):
-                    distinct = False
+                    distinct, test = False, "density"
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
-                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic))
+                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
         if not candidates:
             break
         candidates.sort(key=lambda c: c[0])
         used = set()
-        for _, i, j, p_value, dbic in candidates:
+        for _, i, j, p_value, dbic, test in candidates:
             if i in used or j in used:
                 continue
             used.update((i, j))
-            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic), test="pair"))
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic), test=test))
             labels[labels == j] = i
             groups[i] = tuple(sorted(groups[i] + groups[j]))
             groups[j] = ()
@@ -817,31 +819,41 @@ class _Density:
 
     A row's *core distance* is the radius that holds at least ``min_cluster_size``
     and DENSITY_WEIGHT of weight around it (the row included; at most
-    DENSITY_NEIGHBOURS neighbours are looked at); density falls as its ``dim``-th
+    DENSITY_NEIGHBOURS other rows are looked at); density falls as its ``dim``-th
     power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
-    likelihood estimate from the same neighbours), not the number of features: wdbc's
-    30 features span about 2.3.
+    likelihood estimate from the same neighbours, in MacKay and Ghahramani's pooled
+    form), not the number of features: wdbc's 30 features span about 2.3.  Weights
+    are read in the units of ``min_cluster_size``: rows each heavier than it have no
+    neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """
 
     def __init__(self, X, w, min_cluster_size):
-        from scipy.spatial import cKDTree
-
         self.X, self.w = X, w
+        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
         if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
             self.k = 0
-            return
+        self.core = None
+
+    def _search(self):
+        """The k-NN search, made once, when a first pair needs it."""
+        from scipy.spatial import cKDTree
+        from scipy.special import polygamma
+
+        X, w = self.X, self.w
         dist, idx = cKDTree(X).query(X, self.k + 1)
-        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
         reached = np.cumsum(w[idx], axis=1) >= self.min_weight
         at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
         self.core = dist[np.arange(X.shape[0]), at]
-        # A k-NN density's log scatters by 1 / sqrt(neighbours inside the radius).
-        self.scatter = 1.0 / np.sqrt(max(1.0, float(np.median(at))))
+        # The log of a k-NN density estimate from n neighbours scatters by
+        # sqrt(trigamma(n)) (about 1 / sqrt(n)).
+        self.scatter = float(np.sqrt(polygamma(1, max(1.0, float(np.median(at))))))
         self.dist, self.idx = dist[:, 1:], idx[:, 1:]
-        # canonical rows are distinct, so every distance is positive
-        mean_log = np.log(self.dist[:, -1:] / self.dist[:, :-1]).mean(axis=1)
-        informative = mean_log[mean_log > 0]
+        # Distinct rows can still be at distance 0 to the k-d tree (closer than about
+        # 1e-154 of the data's scale); such rows say nothing of the dimension.
+        apart = self.dist[:, 0] > 0
+        mean_log = np.log(self.dist[apart, -1:] / self.dist[apart, :-1]).mean(axis=1)
+        informative = mean_log[np.isfinite(mean_log) & (mean_log > 0)]
         self.dim = float(X.shape[1])
         if informative.size:
             self.dim = float(np.clip(1.0 / informative.mean(), 1.0, X.shape[1]))
@@ -852,6 +864,8 @@ class _Density:
         pieces' median density or denser."""
         if self.k < 2:
             return False
+        if self.core is None:
+            self._search()
         typical_a, typical_b = self._flat(a), self._flat(b)
         if typical_a is None or typical_b is None:
             return False
@@ -867,7 +881,8 @@ class _Density:
         dst = self.idx[rows].ravel()
         reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
         level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
-        keep = (local[dst] >= 0) & (reach <= level)
+        # On a lattice edges as long as the level abound: rounding must not decide them.
+        keep = (local[dst] >= 0) & (reach <= level * (1 + 1e-9))
         graph = coo_matrix(
             (np.ones(keep.sum()), (local[src[keep]], local[dst[keep]])), shape=(rows.size,) * 2
         )

@@ -79,8 +79,11 @@ class Merge:
 
     ``test`` says by what: ``"pair"``, the pair's own points (``p_value``: the dip
     test's on the line through the two centres; ``dbic``: one Gaussian against two,
-    positive when two describe them better), or ``"mixture"``, the whole mixture's BIC
-    with the two components as one (``dbic``: that BIC change, negative; no p-value).
+    positive when two describe them better); ``"density"``, two flat pieces of one
+    shape joined by rows as dense as they are, although the pair's tests keep them
+    apart (``p_value`` and ``dbic`` as for ``"pair"``: the evidence overruled); or
+    ``"mixture"``, the whole mixture's BIC with the two components as one (``dbic``:
+    that BIC change, negative; no p-value).
     """
 
     leaves: tuple[tuple[int, ...], tuple[int, ...]]
@@ -327,8 +330,16 @@ class PartitionTree:
 
     def __str__(self) -> str:
         cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
-        n_mixture = sum(m.test == "mixture" for m in self.merges)
-        by_mixture = f" ({n_mixture} by the mixture's BIC)" if n_mixture else ""
+        by_test = {
+            test: sum(m.test == test for m in self.merges)
+            for test in ("density", "mixture")
+        }
+        notes = [
+            f"{n} by {what}"
+            for n, what in ((by_test["density"], "density"), (by_test["mixture"], "the mixture's BIC"))
+            if n
+        ]
+        by_mixture = f" ({', '.join(notes)})" if notes else ""
         lines = [
             f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
             f"{len(self.merges)} merge(s){by_mixture}, clusterability {self.clusterability:.3f}"
