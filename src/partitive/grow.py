@@ -255,10 +255,7 @@ def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
         starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
         values, weights = values[starts], np.add.reduceat(weights, starts)
         gaps = np.diff(values)
-        mass = np.minimum(weights[:-1], weights[1:])
-        by_gap = np.argsort(gaps, kind="stable")
-        cumulative = np.cumsum(mass[by_gap])
-        step = gaps[by_gap][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+        step = _weighted_quantile(gaps, np.minimum(weights[:-1], weights[1:]), 0.5)
         variance = weights @ (values - weights @ values / W) ** 2 / W
         if step**2 / 12.0 >= RIDGE * variance:
             rounding[j] = step**2 / 12.0
