@@ -785,8 +785,9 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 # Pieces of one shape made of flat strokes (letters) are bimodal on
                 # the line through their centres and unlike one Gaussian, yet joined by
                 # a path as dense as they are; touching Gaussians are joined too, but
-                # their density peaks at their centres.
-                if distinct and not small and density.one_shape(
+                # their density peaks at their centres.  (A pair kept apart just above
+                # is two Gaussians, which this never merges.)
+                elif distinct and not small and density.one_shape(
                     labels == i, labels == j
                 ) and not all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample)):
                     distinct, test = False, "density"

@@ -330,19 +330,15 @@ class PartitionTree:
 
     def __str__(self) -> str:
         cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
-        by_test = {
-            test: sum(m.test == test for m in self.merges)
-            for test in ("density", "mixture")
-        }
-        notes = [
-            f"{n} by {what}"
-            for n, what in ((by_test["density"], "density"), (by_test["mixture"], "the mixture's BIC"))
-            if n
+        counts = [
+            (sum(m.test == test for m in self.merges), what)
+            for test, what in (("density", "density"), ("mixture", "the mixture's BIC"))
         ]
-        by_mixture = f" ({', '.join(notes)})" if notes else ""
+        notes = ", ".join(f"{n} by {what}" for n, what in counts if n)
+        by_test = f" ({notes})" if notes else ""
         lines = [
             f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
-            f"{len(self.merges)} merge(s){by_mixture}, clusterability {self.clusterability:.3f}"
+            f"{len(self.merges)} merge(s){by_test}, clusterability {self.clusterability:.3f}"
             + ("" if self.mixture is None else f", {self.mixture.covariance_type} covariances")
         ]
 
