@@ -46,8 +46,8 @@ class PPP(ClusterMixin, BaseEstimator):
         Space of the Gaussian-mixture validation: the original space (full
         covariances where the node has many more points than d**2, diagonal
         otherwise, believed only where the node is not one Gaussian), or the 1-D
-        projection on the line through the two children's centroids (cheaper; mean
-        ARI 0.463 against 0.571 on 32 sets of the development battery).
+        projection on the line through the two children's centroids (cheaper, and
+        less accurate on most data; see docs/benchmarks.md).
     tau : float in (0.5, 1), default=0.6
         Posterior probability above which a point counts as confidently in its child.
     alpha : float in (0, 1], default=0.8
@@ -119,8 +119,8 @@ class PPP(ClusterMixin, BaseEstimator):
     Notes
     -----
     The method follows M. Sultan, "Probabilistic Partitive Partitioning (PPP)",
-    arXiv:2003.04372 (2020); docs/method.md in the repository records every change
-    made to it and the benchmark evidence for each.
+    arXiv:2003.04372 (2020); docs/method.md in the repository describes each stage,
+    where it departs from the paper and why.
 
     A feature whose values lie on a grid (counts, ratings, flags, measurements to a
     fixed precision) is taken as rounded: each value stands for an interval of the
@@ -253,8 +253,8 @@ class PPP(ClusterMixin, BaseEstimator):
             return bool(self.reduction)
         if self.reduce_above != "auto":
             return n_rows > self.reduce_above
-        # A node's scatter and densities cost d^2 per row: 50,000 x 384 took 29 s on
-        # the rows and 6 s on 10,000 representatives, with the same labels.
+        # A node's scatter and densities cost d^2 per row, so the row count worth
+        # reducing falls as d grows; on representatives the labels stay the same.
         threshold = REDUCE_ABOVE_ROWS * min(1.0, REDUCE_ABOVE_FEATURES / n_features)
         return n_rows > max(threshold, min(2 * self.n_representatives, REDUCE_ABOVE_ROWS))
 
@@ -299,12 +299,36 @@ class PPP(ClusterMixin, BaseEstimator):
         )
 
     def predict(self, X):
-        """Most probable cluster for each row of X (an array, a chunked dataset or Dask input).
+        """Most probable cluster for each row of X.
+
+        Each row goes to the cluster whose Gaussian (in the clusters' mixture,
+        ``tree_.mixture``) gives it the highest posterior probability; ties go to the
+        lower label.  On the training data this gives ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data with the features seen in ``fit``: an array, a DataFrame, a
+            chunked file (:func:`partitive.open_dataset`, read chunk by chunk), or a
+            Dask array or DataFrame.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            A lazy Dask array when X is a Dask array or DataFrame.
+            Cluster of each row, in ``range(n_clusters_)``.  A lazy Dask array when X
+            is a Dask array or DataFrame.
+
+        See Also
+        --------
+        predict_proba : the posteriors behind the labels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from partitive import PPP
+        >>> X = np.vstack([np.random.default_rng(0).normal(c, 0.3, size=(50, 2)) for c in (0, 5)])
+        >>> PPP().fit(X).predict([[0.1, -0.2], [4.8, 5.3]])
+        array([0, 1])
         """
         check_is_fitted(self)
         if _is_dask(X):
@@ -319,10 +343,30 @@ class PPP(ClusterMixin, BaseEstimator):
     def predict_proba(self, X):
         """Posterior probability of each cluster under the clusters' Gaussian mixture.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data with the features seen in ``fit``: an array, a DataFrame, or
+            a Dask array or DataFrame.
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_clusters_)
-            A lazy Dask array when X is a Dask array or DataFrame.
+            Each row sums to 1; column i is cluster i.  A lazy Dask array when X is a
+            Dask array or DataFrame.
+
+        See Also
+        --------
+        predict : the most probable cluster.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from partitive import PPP
+        >>> X = np.vstack([np.random.default_rng(0).normal(c, 0.3, size=(50, 2)) for c in (0, 5)])
+        >>> PPP().fit(X).predict_proba([[0.1, -0.2], [4.8, 5.3]]).round(3)
+        array([[1., 0.],
+               [0., 1.]])
         """
         check_is_fitted(self)
         if _is_dask(X):
@@ -333,7 +377,18 @@ class PPP(ClusterMixin, BaseEstimator):
         return self.tree_.predict_proba(X)
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_``."""
+        """Fit and return ``labels_``.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``labels_`` (a lazy Dask array for Dask input).
+        """
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def __sklearn_tags__(self):

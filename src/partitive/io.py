@@ -216,6 +216,48 @@ class Dataset:
     missing or infinite value are skipped (labels then cover the kept rows only).
     Files small enough to fit are clustered exactly; larger ones are reduced (see
     :class:`partitive.PPP`), in three passes over the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv``, ``.parquet`` or ``.npy`` file (an NPY file is a 1-D or 2-D array).
+    columns : list of str or None, default=None
+        Columns to read, by name (``"x0"``, ``"x1"``, ... for NPY and header-less CSV);
+        None reads every numeric column.
+    delimiter : str or None, default=None
+        CSV delimiter; None detects it from the start of the file.
+    drop_missing : bool, default=False
+        Skip rows with a missing or infinite value instead of raising
+        :class:`DataError`.
+    chunk_rows : int, default=65536
+        Rows per chunk; memory is about ``chunk_rows x columns x 8`` bytes.
+
+    Attributes
+    ----------
+    columns : list of str
+        Names of the columns read.
+    n_features : int
+        Number of columns read.
+
+    Raises
+    ------
+    DataError
+        The file is missing, of an unknown type, or has no (or no such) numeric column.
+
+    See Also
+    --------
+    open_dataset : the same, as a function.
+    predict_to_file : label a dataset's rows into a file.
+
+    Examples
+    --------
+    >>> from partitive import Dataset
+    >>> from partitive.datasets import example_path
+    >>> data = Dataset(example_path(), columns=["annual_spend", "visits_per_month"])
+    >>> data.n_features, data.count_rows()
+    (2, 600)
+    >>> [chunk.shape for chunk in data.chunks()]
+    [(600, 2)]
     """
 
     def __init__(self, path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS):
@@ -236,6 +278,7 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
+        """Number of columns read."""
         return len(self.columns)
 
     def __repr__(self) -> str:
@@ -258,6 +301,7 @@ class Dataset:
         self._n_rows = seen
 
     def weighted_chunks(self):
+        """Yield ``(X, w)`` per chunk, every row of weight 1 (what the reduction reads)."""
         for X in self.chunks():
             yield X, np.ones(X.shape[0])
 
@@ -297,8 +341,8 @@ class Dataset:
                     yield np.asarray(array[start : start + self.chunk_rows][:, idx], dtype=np.float64)
                 return
             # Plain reads, not a memory map: pages of a mapped file count in the
-            # process's resident memory until the kernel drops them, so a 1e7-row file
-            # read through a map looked like a 1.9 GB process.
+            # process's resident memory until the kernel drops them, so a large file
+            # read through a map looks like a process as large as the file.
             width = shape[1] if len(shape) == 2 else 1
             for start in range(0, shape[0], self.chunk_rows):
                 rows = min(self.chunk_rows, shape[0] - start)
@@ -370,6 +414,31 @@ class Dataset:
 def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS) -> Dataset:
     """Open a CSV, Parquet or NPY file for chunked reading (see :class:`Dataset`).
 
+    Only the file's header (or a sample of a CSV file) is read here; the rows are read
+    chunk by chunk when the dataset is fitted or predicted.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv``, ``.parquet`` or ``.npy`` file.
+    columns : list of str or None, default=None
+        Columns to read, by name; None reads every numeric column.
+    delimiter : str or None, default=None
+        CSV delimiter; None detects it.
+    drop_missing : bool, default=False
+        Skip rows with a missing or infinite value instead of raising
+        :class:`DataError`.
+    chunk_rows : int, default=65536
+        Rows per chunk.
+
+    Returns
+    -------
+    dataset : Dataset
+        To pass to :meth:`partitive.PPP.fit`, :meth:`partitive.PPP.predict` or
+        :func:`predict_to_file`.
+
+    Examples
+    --------
     >>> from partitive import PPP, open_dataset
     >>> from partitive.datasets import example_path
     >>> model = PPP().fit(open_dataset(example_path(), columns=["annual_spend", "visits_per_month"]))

@@ -36,8 +36,8 @@ MAX_EM_ITER = 100
 #: Ridge added to every covariance, per feature, relative to that feature's variance
 #: within the clusters (pooled): scale-invariant, and it keeps a cluster of (nearly)
 #: identical points or a flat direction from a singular covariance.  (Relative to the
-#: variance over all the data, it made clusters 24 sd apart 12 sd wide where the data
-#: spanned 10,000 sd.)
+#: variance over all the data, it would widen small, far-apart clusters to many times
+#: their own spread wherever the data span much more than one cluster.)
 RIDGE = 1e-6
 #: Rows per block when evaluating densities: bounds the (rows x clusters) arrays.
 BLOCK_ROWS = 16_384
@@ -217,8 +217,8 @@ def fit_mixture(
         penalty = mixture.n_parameters() * np.log(n_obs)
         if bics and cov_type in ("tied", "full"):
             # Were every row at its densest point, the BIC would still be above one
-            # already scored: skip the densities (n d^2 per component; 10 of the 14 s
-            # at 20,000 x 768).  Never changes the choice.
+            # already scored: skip the densities (n d^2 per component, most of the
+            # time in many dimensions).  Never changes the choice.
             if -2.0 * _peak_loglik(mixture, W) * (n_obs / W) + penalty > min(bics.values()):
                 continue
         loglik = float(w @ logsumexp(mixture.log_joint(X, spread), axis=1))
@@ -362,7 +362,7 @@ def group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int, weights: n
     """``sum(weights[i] * values[i])`` per group, as rows of an ``n_groups x d`` array.
 
     A sparse one-hot product: each group's sum runs over its rows in row order, so the
-    result is deterministic, and it is two orders faster than ``np.add.at``.
+    result is deterministic, and it is much faster than ``np.add.at``.
     """
     import scipy.sparse as sp
 
@@ -449,7 +449,7 @@ def _factors(mixture: Mixture):
     the factor) and log-determinants."""
     cov, cov_type = mixture.covariances, mixture.covariance_type
     if cov_type == "full":
-        # LAPACK's triangular inverse: scipy's solve_triangular costs 10x more per call,
+        # LAPACK's triangular inverse: scipy's solve_triangular costs far more per call,
         # and the merge step asks for thousands of one-component densities.
         inv_chol = np.stack([dtrtri(np.linalg.cholesky(c), lower=1)[0] for c in cov])
         logdet = -2.0 * np.log(np.diagonal(inv_chol, axis1=1, axis2=2)).sum(axis=1)

@@ -122,9 +122,9 @@ def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> n
 
 
 #: Coarse groups searched for a row's seed.  The nearest seed often lies in a group
-#: other than the nearest coarse seed's: with one group, 52 % of rows of 64 blobs in
-#: 32-D missed it and 12 % landed with another blob's rows; with two, 34 % and 7 %
-#: (5 % with the exact nearest seed), for 25 % more time at 1e6 (docs/method.md).
+#: other than the nearest coarse seed's, and a row that misses it can land with
+#: another cluster's rows; a second group recovers most of them for a modest cost,
+#: further groups little more (docs/method.md).
 CODEBOOK_PROBES = 2
 #: Rows per block when a row's coarse seeds are found.
 COARSE_BLOCK_ROWS = 4096
@@ -132,11 +132,10 @@ COARSE_BLOCK_ROWS = 4096
 
 #: Above this many features, a row's coarse seeds are the nearest in the seeds'
 #: leading principal axes (this many).  In many dimensions the nearest seed in the
-#: whole space is often another cluster's: round clusters 10 sd apart in 768-D put a
-#: cluster's rows about 39 sd from each other and 40 from the next cluster's, so
-#: representatives of 30,000 rows blended clusters and the tree found 6 of 20 (ARI
-#: 0.08).  The clusters' spread lies in the leading axes; the rest is noise that only
-#: blurs the distances.  The seed within the coarse seeds' groups is still the nearest
+#: whole space is often another cluster's: in hundreds of dimensions a cluster's rows
+#: are almost as far from each other as from the next cluster's, so representatives
+#: would blend clusters.  The clusters' spread lies in the leading axes; the rest is
+#: noise that only blurs the distances.  The seed within the coarse seeds' groups is still the nearest
 #: in the whole space: projections onto irrational axes round differently in blocks
 #: of different sizes, which would break the exact ties of integer data (a row midway
 #: between two seeds) by the chunking.
@@ -179,7 +178,7 @@ class Codebook:
         """Each row's nearest coarse seeds, nearest first (CODEBOOK_PROBES of them)."""
         norms = (self.coarse * self.coarse).sum(axis=1)
         probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(CODEBOOK_PROBES, len(self.members)))]
-        # Blocks of rows keep the rows x coarse-seeds distances in cache (2x faster).
+        # Blocks of rows keep the rows x coarse-seeds distances in cache.
         for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
             distance = norms - 2.0 * keys[start : start + COARSE_BLOCK_ROWS] @ self.coarse.T
             rows = np.arange(distance.shape[0])

@@ -68,8 +68,8 @@ PRODUCT_BLOCK = 4096
 def ordered_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A @ B`` with the same bits on any number of BLAS threads.
 
-    OpenBLAS rounds a product differently on one thread and on more (by 1e-16 in a
-    scatter of 900 x 300).  Here the inner dimension is cut into fixed blocks, each
+    OpenBLAS rounds a product differently on one thread and on more (in the last bits,
+    enough to move a split's direction).  Here the inner dimension is cut into fixed blocks, each
     product made on one BLAS thread (the caller holds ``one_blas_thread``) and the
     blocks summed in order; the blocks run in parallel Python threads.
     """
@@ -90,8 +90,8 @@ def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int, diagonal=None, product=n
 
     ``diagonal``: per-feature variance added to the scatter's diagonal (the rows' own
     spread); ``product``: how the scatter's matrix product is made.  LAPACK's ?syevr
-    computes only the eigenpairs asked for: 3x faster than all of them at d = 768,
-    where the eigensolver dominated a split.
+    computes only the eigenpairs asked for: much faster than all of them in hundreds
+    of dimensions, where the eigensolver dominates a split.
     """
     from scipy.linalg import eigh
 
@@ -110,8 +110,8 @@ def leading_axes(Xc: np.ndarray, w: np.ndarray, q: int, diagonal=None, product=n
     size = scatter.shape[0]
     # OpenBLAS threads the level-2 calls of the tridiagonal reduction, and below about
     # a thousand dimensions the threads cost more than they gain (OpenBLAS issue
-    # #3801): on two cores an eigensolve in 384-D took 5x longer with two threads, and
-    # fits of 50,000 x 384 spent 7 s in it instead of 1.7 s.  Small ones never thread.
+    # #3801): on few cores an eigensolve in a few hundred dimensions runs several
+    # times slower threaded than on one thread.  Small ones never thread.
     serial = one_blas_thread() if SERIAL_EIGH_SIZES[0] <= size < SERIAL_EIGH_SIZES[1] else nullcontext()
     with serial:
         values, vectors = eigh(scatter, subset_by_index=[max(0, size - q), size - 1], driver="evr")

@@ -38,6 +38,63 @@ READABLE_VERSIONS = (1, 2, 3, 4)
 
 @dataclass(frozen=True)
 class Node:
+    """One node of the partitive tree, with the split 2-means proposed for it.
+
+    Every node carries its split and its evidence, also where the split was refused,
+    so that a leaf shows why it is one cluster.  Directions, thresholds and centroids
+    are given in the data's features.
+
+    Attributes
+    ----------
+    id : int
+        Index of the node in :attr:`PartitionTree.nodes`; the root is 0.
+    parent : int or None
+        Id of the parent node; None for the root.
+    depth : int
+        Number of splits above the node (the root has depth 0).
+    weight : float
+        Total sample weight of the node's points (their count when unweighted).
+    centroid : ndarray of shape (n_features,)
+        Weighted mean of the node's points.
+    variance : ndarray of shape (n_features,)
+        Weighted per-feature variance of the node's points.
+    sse : float
+        Weighted sum of squared distances of the points to the centroid.
+    accepted : bool
+        Whether the split was taken (the node then has children).
+    reason : str
+        Why the node is what it is: ``"split"``, ``"one cluster"``, ``"child below
+        min_cluster_size"``, ``"all points identical"``, ``"cluster cap reached"`` or
+        ``"not examined"``.
+    children : tuple of (int, int) or None
+        Ids of the two children (child 0 lies on the lower side of the split), or None.
+    direction : ndarray of shape (n_features,) or None
+        Unit normal of the proposed split's hyperplane; None where no split was made.
+    threshold : float or None
+        A point goes to child 1 when ``x @ direction > threshold``.
+    dbic : float or None
+        BIC of one Gaussian minus BIC of the two children's Gaussians (positive favours
+        the split); None when the split was not tested (``n_clusters`` given).
+    scores : tuple of (float, float) or None
+        Each child's validation score: its share of members whose posterior of the
+        child is at least ``tau``.
+    p_value : float or None
+        Dip-test p-value of the points' projection on ``direction``.
+
+    See Also
+    --------
+    PartitionTree : the tree the nodes belong to.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partitive import PPP
+    >>> X = np.vstack([np.random.default_rng(0).normal(c, 0.3, size=(50, 2)) for c in (0, 5)])
+    >>> root = PPP().fit(X).tree_.nodes[0]
+    >>> root.accepted, root.reason, root.children
+    (True, 'split', (1, 2))
+    """
+
     id: int
     parent: int | None
     depth: int
@@ -56,6 +113,7 @@ class Node:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether the node has no children (its split, if any, was refused)."""
         return self.children is None
 
     @property
@@ -66,6 +124,34 @@ class Node:
 
 @dataclass(frozen=True)
 class Cluster:
+    """One final cluster: what is left of one or more leaves after refinement and merging.
+
+    Attributes
+    ----------
+    label : int
+        The cluster's label, as in ``PPP.labels_`` (numbered in the tree's leaf order).
+    weight : float
+        Total sample weight of the cluster's points.
+    center : ndarray of shape (n_features,)
+        Weighted mean of the cluster's points.
+    variance : ndarray of shape (n_features,)
+        Weighted per-feature variance of the cluster's points.
+    leaves : tuple of int
+        Ids of the tree's leaves (:class:`Node`) the cluster is made of, in leaf order.
+
+    See Also
+    --------
+    PartitionTree : its ``clusters`` and ``mixture`` describe the clusters in full.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partitive import PPP
+    >>> X = np.vstack([np.random.default_rng(0).normal(c, 0.3, size=(50, 2)) for c in (0, 5)])
+    >>> [(c.label, c.weight) for c in PPP().fit(X).tree_.clusters]
+    [(0, 50.0), (1, 50.0)]
+    """
+
     label: int
     weight: float
     center: np.ndarray
@@ -131,18 +217,22 @@ class PartitionTree:
 
     @property
     def root(self) -> Node:
+        """The root node (all the data)."""
         return self.nodes[0]
 
     @property
     def n_clusters(self) -> int:
+        """Number of final clusters."""
         return len(self.clusters)
 
     @property
     def n_features(self) -> int:
+        """Number of features the tree was grown on."""
         return int(self.root.centroid.shape[0])
 
     @property
     def cluster_centers(self) -> np.ndarray:
+        """The clusters' centres, one row per cluster in label order."""
         return np.vstack([c.center for c in self.clusters])
 
     def leaves(self, node_id: int = 0) -> list[Node]:
@@ -252,6 +342,7 @@ class PartitionTree:
 
     @classmethod
     def from_dict(cls, data: dict) -> PartitionTree:
+        """The tree :meth:`to_dict` described (any readable format version)."""
         if data.get("format") != "partitive.PartitionTree":
             raise ValueError("not a partitive tree: the 'format' field is missing or different")
         if data.get("version") not in READABLE_VERSIONS:

@@ -28,6 +28,23 @@ LOG_2PI = np.log(2.0 * np.pi)
 
 @dataclass(frozen=True)
 class Evidence:
+    """The Gaussian-mixture evidence for one proposed split.
+
+    Attributes
+    ----------
+    dbic : float
+        BIC of one Gaussian minus BIC of the two children's Gaussians; positive
+        favours the split.
+    scores : tuple of (float, float)
+        Each child's validation score: the weighted share of its members whose
+        posterior probability of that child is at least ``tau``.
+    own_posterior : ndarray of shape (n_points,)
+        Each point's posterior probability of the child 2-means put it in.
+    diagonal : bool
+        Whether the Gaussians were diagonal in the features (children too small for
+        full covariances).
+    """
+
     dbic: float
     scores: tuple[float, float]
     own_posterior: np.ndarray
@@ -99,8 +116,8 @@ def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
 
     With ``spread``, the expected log density over each row's group of points.
     """
-    # Weights zero outside fit_on, rather than copies of its rows: in 384-D these
-    # densities were a fifth of the fit.
+    # Weights zero outside fit_on, rather than copies of its rows: in many dimensions
+    # these densities are a large share of the fit.
     fit_weight = w if fit_on is None else np.where(fit_on, w, 0.0)
     Wf = fit_weight.sum()
     mean = fit_weight @ X / Wf
@@ -149,9 +166,9 @@ def looks_gaussian(X, w, level) -> bool:
     direction.  Mardia's tests average over all directions, so a flat top along one of
     many (two overlapping clusters side by side) is diluted in them; it is tested on
     its own.  A 2-means direction fitted to the very points it is tested on is biased
-    towards flat ones (round Gaussians of 500 x 50 failed in 7 % of draws at a level
-    shrunk as the dip's), so the direction is fitted to every other point and tested
-    on the rest.  Too few points to test are not taken for one Gaussian.
+    towards flat ones (round Gaussians with few points per dimension would fail far
+    more often than the level), so the direction is fitted to every other point and
+    tested on the rest.  Too few points to test are not taken for one Gaussian.
     """
     from .split import two_means
 
