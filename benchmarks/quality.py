@@ -10,6 +10,8 @@ that is *told* the true k, KMeans.  Per data set: n, d, true k, then per method 
 found, ARI (battery conventions, see battery.py), seconds of one fit, and whether a
 second run (another seed; a row permutation for PPP) gave the identical partition.
 The battery is read in place from ../shared/data/battery (or $PARTITIVE_BATTERY).
+The tables are printed and written into docs/benchmarks.md (``--no-report``: printed
+only), in a section named after the methods and the data sets chosen.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _report  # noqa: E402
 from battery import BATTERIES, load_battery  # noqa: E402
 
 from partitive import PPP  # noqa: E402
@@ -111,6 +114,7 @@ def main(argv=None):
     parser.add_argument("--max-n", type=int, default=None)
     parser.add_argument("--only", default=None, help="comma-separated data set names")
     parser.add_argument("--gmm-budget", type=float, default=300.0, help="seconds per data set")
+    _report.add_arguments(parser)
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     only = None if args.only is None else set(args.only.split(","))
@@ -128,8 +132,23 @@ def main(argv=None):
         rows.append(row)
         print(f"{ds.key}: " + ", ".join(f"{m} k={row[m]['k']} ARI={row[m]['ari']:.3f}" for m in methods),
               file=sys.stderr, flush=True)
-    print_table(rows, methods)
-    print_summary(rows, methods)
+    with _report.tee() as out:
+        print_table(rows, methods)
+        print_summary(rows, methods)
+    if not args.no_report:
+        name, title = section(args, methods)
+        _report.write_section(name, title, out.getvalue(), path=args.report, argv=argv and [__file__, *argv])
+
+
+def section(args, methods):
+    """Section name and title: one section per choice of methods and data sets."""
+    chosen = [] if args.battery == ",".join(BATTERIES) else [f"battery={args.battery}"]
+    chosen += [] if args.max_n is None else [f"max-n={args.max_n}"]
+    chosen += [] if args.only is None else [f"only={args.only}"]
+    name = " ".join(["quality", ",".join(methods), *chosen])
+    where = "" if args.max_n is None else f", n <= {args.max_n:,}"
+    where += "" if args.only is None else f" ({args.only.replace(',', ', ')})"
+    return name, f"Quality on the battery{where}: {', '.join(methods)}"
 
 
 def print_table(rows, methods):

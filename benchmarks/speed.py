@@ -14,7 +14,9 @@ truth, and passes over the data: for PPP counted (each pass over the chunks, plu
 labelling pass); for KMeans its Lloyd iterations plus k for the k-means++ start; for
 MiniBatchKMeans the rows it drew divided by n; for the GMM sweep its EM iterations.
 The GMM+BIC sweep (k over quality.py's grid, full covariances) stops at
---gmm-budget seconds, and larger n are then skipped.
+--gmm-budget seconds, and larger n are then skipped.  The table is printed and written
+into docs/benchmarks.md (``--no-report``: printed only), in a section named after the
+methods and sizes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _report  # noqa: E402
 from blobs import blob_centers, make_blobs, write_blobs_npy  # noqa: E402
 
 METHODS = ("PPP", "PPP (file)", "KMeans", "MiniBatchKMeans", "BisectingKMeans", "GMM-BIC", "faiss")
@@ -184,6 +187,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="/tmp/partitive-speed")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker-n", default=None, help=argparse.SUPPRESS)
+    _report.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
@@ -206,7 +210,12 @@ def main(argv=None):
             print(json.dumps(row), flush=True)
             if method == "GMM-BIC" and row.get("k") is None:
                 gmm_stopped = True
-    print_tables(results, sizes, skipped)
+    with _report.tee() as out:
+        print_tables(results, sizes, skipped)
+    if not args.no_report:
+        name = f"speed {','.join(methods)} n={','.join(f'{n:.0e}' for n in sizes)}"
+        title = f"Speed on Gaussian blobs (d = 32, k = 64), n = {', '.join(f'{n:.0e}' for n in sizes)}: {', '.join(methods)}"
+        _report.write_section(name, title, out.getvalue(), path=args.report, argv=argv and [__file__, *argv])
 
 
 def prepare_file(folder, n):
