@@ -4,7 +4,7 @@ For a node S split into children by 2-means, a 2-component Gaussian mixture is c
 with a 1-component model by BIC, and each child's *validation score* is the weighted
 share of its members whose posterior probability of belonging to it is at least
 ``tau``.  The mixture is the two children's own Gaussians (one M-step from the k-means
-partition): method.md measured that EM started from the partition drifts to the dominant
+partition), not fitted by EM: EM started from the partition drifts to the dominant
 modes of a multi-cluster node and stops describing the split it is meant to validate.
 
 Two validation spaces: ``axis`` works on the 1-D projection of S on the line through
