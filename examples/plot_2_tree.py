@@ -8,7 +8,7 @@ drawn, cut to fewer clusters, turned into a table and saved to JSON.
 """
 
 # %%
-# Nine round clusters in two dimensions:
+# Nine round clusters of different sizes in two dimensions, near a 3 x 3 grid:
 import tempfile
 from pathlib import Path
 
@@ -16,9 +16,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from partitive import PPP, PartitionTree
-from partitive.datasets import well_separated_blobs
 
-X, truth = well_separated_blobs(k=9, d=2, n_per=80, spread=1.0, separation=7.0, seed=3)
+rng = np.random.default_rng(0)
+centres = np.array([(x, y) for x in (0, 6, 12) for y in (0, 6, 12)], float) + rng.normal(0, 0.8, (9, 2))
+sizes = rng.integers(60, 160, 9)
+X = np.vstack([c + rng.normal(0, 1, (size, 2)) for c, size in zip(centres, sizes)])
 model = PPP().fit(X)
 tree = model.tree_
 tree
@@ -30,8 +32,11 @@ print(tree)
 
 # %%
 # Drawn on its side; leaves are coloured by their final cluster and the most
-# separable split is drawn in red:
+# separable split is drawn in red.  The tree grew more leaves than there are
+# clusters: leaves found to be pieces of one cluster were merged afterwards
+# (``tree.merges`` records each merge and its evidence).
 tree.plot()
+print(f"{len(tree.leaves())} leaves, {len(tree.merges)} merges, {tree.n_clusters} clusters")
 
 # %%
 # One row per node, as a pandas DataFrame:
@@ -43,9 +48,11 @@ table.head(8)
 # ----------------
 # :meth:`~partitive.PartitionTree.cut` replays the tree's own splits, largest node
 # first (the order PPP grows in), until it has the number of clusters asked for, so
-# the partitions nest: ``cut(k + 1)`` splits one cluster of ``cut(k)``.  The cut's
-# clusters are the nodes' centroids, without the final refinement and merging; the
-# right panel is PPP's own result.
+# the cuts nest: ``cut(k + 1)`` splits one node of ``cut(k)``.  The cut's clusters
+# are those nodes, without the final refinement and merging, and its ``predict``
+# gives each row the nearest of their centroids, so a row near a boundary can fall
+# on the other side of the split that made its node.  The right panel is PPP's own
+# result, ``labels_``.
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), layout="constrained", sharey=True)
 for ax, k in zip(axes, (2, 4, model.n_clusters_)):
     labels = tree.cut(k).predict(X) if k < model.n_clusters_ else model.labels_

@@ -11,6 +11,7 @@ does not fit every cluster, PPP is at home.
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.cluster import HDBSCAN
 from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.metrics import adjusted_rand_score
@@ -26,6 +27,15 @@ data = {
     ),
 }
 
+
+
+def colours(labels):
+    """One colour per cluster (20 at most before they repeat); noise (-1) in grey."""
+    rgba = plt.cm.tab20(np.asarray(labels) % 20)
+    rgba[np.asarray(labels) < 0] = (0.75, 0.75, 0.75, 1.0)
+    return rgba
+
+
 fig, axes = plt.subplots(2, 3, figsize=(10, 6.5), layout="constrained")
 for column, (name, (X, truth)) in enumerate(data.items()):
     ppp = PPP().fit(X)
@@ -38,7 +48,7 @@ for column, (name, (X, truth)) in enumerate(data.items()):
     ):
         ax = axes[row, column]
         k = len(set(labels) - {-1})
-        ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="tab10", s=5, vmin=-1, vmax=9)
+        ax.scatter(X[:, 0], X[:, 1], c=colours(labels), s=5)
         ax.set_title(f"{method} on {name}\nk={k}, ARI {adjusted_rand_score(truth, labels):.2f}{note}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -49,6 +59,6 @@ for column, (name, (X, truth)) in enumerate(data.items()):
 # high there: it does not warn that the shapes are not blobs.  Too many clusters on
 # data you expected to hold a few, each a stretch of one curve in a scatter plot, is
 # the sign to try a density method.  HDBSCAN marks the points it leaves out as noise
-# (label -1, drawn in the darkest colour), which costs it on the wide blob.  For
+# (label -1, drawn in grey), which costs it on the wide blob.  For
 # non-convex clusters use a density method; for blob-like clusters whose number is
 # unknown, and an answer that must not vary between runs, PPP.
