@@ -122,7 +122,7 @@ def _check_api_coverage(app):
 
     logger = logging.getLogger(__name__)
     text = (HERE / "api.rst").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^\s+(?:partitive\.)?([A-Za-z_][A-Za-z0-9_]*)\s*$", text, re.M))
+    listed = set(re.findall(r"^[ \t]+(?:partitive\.)?([A-Za-z_][A-Za-z0-9_]*)\s*$", text, re.M))
     listed |= set(re.findall(r"partitive\.([A-Za-z_][A-Za-z0-9_]*)", text))
     missing = [name for name in partitive.__all__ if name not in listed]
     if missing:

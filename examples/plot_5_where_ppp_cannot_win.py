@@ -31,7 +31,8 @@ data = {
 
 def colours(labels):
     """One colour per cluster (20 at most before they repeat); noise (-1) in grey."""
-    rgba = plt.cm.tab20(np.asarray(labels) % 20)
+    palette = plt.cm.tab20(np.r_[0:20:2, 1:20:2])  # the ten strong colours first
+    rgba = palette[np.asarray(labels) % 20]
     rgba[np.asarray(labels) < 0] = (0.75, 0.75, 0.75, 1.0)
     return rgba
 
