@@ -99,7 +99,13 @@ html_show_sourcelink = False
 #: would be a warning, and -W makes a warning an error.
 OPTIONAL_PAGES = ["benchmarks"]
 OPTIONAL_GLOBS = ["design/*"]
+#: Markdown files at the repository root shown as pages of the site: docs/NAME.md is a
+#: stub whose text is replaced by the root file's when it is read (excluded while the
+#: root file does not exist).
+ROOT_PAGES = {"changelog": "CHANGELOG.md", "contributing": "CONTRIBUTING.md"}
 TOCTREE_MARKER = ".. optional-pages"
+
+exclude_patterns += [f"{doc}.md" for doc, name in ROOT_PAGES.items() if not (ROOT / name).exists()]
 
 
 def _optional_entries() -> list[str]:
@@ -107,14 +113,43 @@ def _optional_entries() -> list[str]:
     for pattern in OPTIONAL_GLOBS:
         found = sorted(HERE.glob(pattern + ".md")) + sorted(HERE.glob(pattern + ".rst"))
         entries += [f.relative_to(HERE).with_suffix("").as_posix() for f in found]
+    entries += [doc for doc, name in ROOT_PAGES.items() if (ROOT / name).exists()]
     return entries
 
 
-def _insert_optional_pages(app, docname, source):
-    if docname != "index" or TOCTREE_MARKER not in source[0]:
-        return
-    lines = "\n".join(f"   {entry}" for entry in _optional_entries())
-    source[0] = source[0].replace(TOCTREE_MARKER, lines)
+_MD_LINK = re.compile(r"\]\((?!\w+:|#)([^)\s#]+)(#[^)\s]*)?\)")
+
+
+def _rewrite_links(text: str, from_root: bool) -> str:
+    """Point Markdown links written for GitHub at the pages of this site.
+
+    A root file's link to ``docs/X`` is ``X`` here, a link to CHANGELOG.md or
+    CONTRIBUTING.md (``../CHANGELOG.md`` from docs/) is their page, and a root file's
+    link to another file of the repository is made relative to docs/.
+    """
+    by_file = {name: f"{doc}.md" for doc, name in ROOT_PAGES.items()}
+
+    def fix(match):
+        target, anchor = match.group(1), match.group(2) or ""
+        if not from_root:
+            if target.startswith("../") and target[3:] in by_file:
+                return f"]({by_file[target[3:]]}{anchor})"
+            return match.group(0)
+        if target in by_file:
+            return f"]({by_file[target]}{anchor})"
+        return f"]({target[5:] if target.startswith('docs/') else '../' + target}{anchor})"
+
+    return _MD_LINK.sub(fix, text)
+
+
+def _read_source(app, docname, source):
+    if docname in ROOT_PAGES:
+        source[0] = _rewrite_links((ROOT / ROOT_PAGES[docname]).read_text(encoding="utf-8"), from_root=True)
+    elif str(app.env.doc2path(docname)).endswith(".md"):
+        source[0] = _rewrite_links(source[0], from_root=False)
+    if docname == "index" and TOCTREE_MARKER in source[0]:
+        lines = "\n".join(f"   {entry}" for entry in _optional_entries())
+        source[0] = source[0].replace(TOCTREE_MARKER, lines)
 
 
 def _check_api_coverage(app):
@@ -154,7 +189,8 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_trailing_underscores)
     app.connect("autodoc-skip-member", _skip_foreign_members)
-    app.connect("source-read", _insert_optional_pages)
-    # index.rst depends on which optional pages exist: read it again on every build.
-    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["index"])
+    app.connect("source-read", _read_source)
+    # index.rst depends on which optional pages exist, and the root pages on files
+    # outside docs/: read them again on every build.
+    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["index", *(d for d in ROOT_PAGES if d in env.found_docs)])
     app.connect("builder-inited", _check_api_coverage)
