@@ -395,6 +395,10 @@ def test_every_parameter_of_ppp_is_an_option_with_its_default():
         assert name in options, name
         assert options[name].default == default, name
         assert options[name].help, name
+        # Every default can be typed back: each kind of value PPP takes can be given.
+        if default is not None:
+            typed = str(default).lower() if isinstance(default, bool) else str(default)
+            assert options[name].type.convert(typed, None, None) == default, name
 
 
 def test_ppp_options_reach_the_estimator(tmp_path):

@@ -16,80 +16,76 @@ from sklearn.utils._param_validation import Interval, StrOptions, make_constrain
 from .estimator import PPP
 
 
+def _kind(constraint) -> str | None:
+    """The kind of value a (made) sklearn constraint admits, as far as a command line can give it."""
+    kind = getattr(constraint, "type", None)
+    if isinstance(constraint, StrOptions):
+        return "options"
+    if constraint.__class__.__name__ == "_NoneConstraint":
+        return "none"
+    if constraint.__class__.__name__ == "_Booleans":
+        return "boolean"
+    if isinstance(kind, type) and issubclass(kind, Integral):
+        return "integer"
+    if isinstance(kind, type) and issubclass(kind, Real):
+        return "float"
+    return None
+
+
+#: How each kind reads in a metavar, and in the message for a value it refuses.
+_METAVARS = {"none": "none", "boolean": "true|false", "integer": "INTEGER", "float": "FLOAT"}
+_WORDS = {"none": "'none'", "boolean": "true or false", "integer": "an integer", "float": "a number"}
+
+_UNREAD = object()
+
+
 class PPPParameter(click.ParamType):
     """A command-line value for a parameter of PPP, read and checked by its constraints."""
 
     def __init__(self, name: str):
         self.param = name
-        self.constraints = PPP._parameter_constraints[name]
+        self.constraints = [make_constraint(c) for c in PPP._parameter_constraints[name]]
         self.name = self.get_metavar(None)
 
     def get_metavar(self, param, ctx=None) -> str:
-        words = []
-        for c in map(make_constraint, self.constraints):
-            kind = getattr(c, "type", None)
-            if isinstance(c, StrOptions):
-                words += sorted(c.options)
-            elif c.__class__.__name__ == "_NoneConstraint":
-                words.append("none")
-            elif c.__class__.__name__ == "_Booleans":
-                words += ["true", "false"]
-            elif kind is not None and issubclass(kind, Integral):
-                words.append("INTEGER")
-            elif kind is not None and issubclass(kind, Real):
-                words.append("FLOAT")
-        return "|".join(dict.fromkeys(words)) or "VALUE"
+        words = [
+            "|".join(sorted(c.options)) if _kind(c) == "options" else _METAVARS.get(_kind(c), "VALUE")
+            for c in self.constraints
+        ]
+        return "|".join(dict.fromkeys(words))
 
     def convert(self, value, param, ctx):
         if not isinstance(value, str):  # PPP's own default
             return value
-        text = value.strip()
-        for c in map(make_constraint, self.constraints):
-            candidate = self._read(c, text)
+        for c in self.constraints:
+            candidate = self._read(c, value.strip())
             if candidate is not _UNREAD and c.is_satisfied_by(candidate):
                 return candidate
         self.fail(f"{value!r} is not {self.described()}", param, ctx)
 
     def described(self) -> str:
         """What the parameter accepts, in a command-line user's words."""
-        words = []
-        for c in map(make_constraint, self.constraints):
-            kind = getattr(c, "type", None)
-            if isinstance(c, StrOptions):
-                words.append(" or ".join(map(repr, sorted(c.options))))
-            elif c.__class__.__name__ == "_NoneConstraint":
-                words.append("'none'")
-            elif c.__class__.__name__ == "_Booleans":
-                words.append("true or false")
-            elif isinstance(c, Interval):
-                words.append(str(c))
-            elif kind is not None and issubclass(kind, Integral):
-                words.append("an integer")
-            elif kind is not None and issubclass(kind, Real):
-                words.append("a number")
-        return " or ".join(words)
+        return " or ".join(
+            " or ".join(map(repr, sorted(c.options))) if _kind(c) == "options"
+            else str(c) if isinstance(c, Interval) else _WORDS.get(_kind(c), str(c))
+            for c in self.constraints
+        )
 
     @staticmethod
     def _read(constraint, text):
-        kind = getattr(constraint, "type", None)
-        name = constraint.__class__.__name__
+        kind = _kind(constraint)
         try:
-            if isinstance(constraint, StrOptions):
+            if kind == "options":
                 return text if text in constraint.options else _UNREAD
-            if name == "_NoneConstraint":
+            if kind == "none":
                 return None if text.lower() == "none" else _UNREAD
-            if name == "_Booleans":
+            if kind == "boolean":
                 return click.BOOL.convert(text, None, None)
-            if kind is not None and issubclass(kind, Integral):
-                return int(text)
-            if kind is not None and issubclass(kind, Real):
-                return float(text)
+            if kind in ("integer", "float"):
+                return int(text) if kind == "integer" else float(text)
         except (ValueError, click.BadParameter):
             pass
         return _UNREAD
-
-
-_UNREAD = object()
 
 
 def ppp_help() -> dict:
