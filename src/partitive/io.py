@@ -80,7 +80,10 @@ def read_table(path, columns=None, delimiter=None, drop_missing=False, id_column
     path = _check_path(path)
     kind = file_format(path)
     reader = {"csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy}[kind]
-    table = reader(path, columns, delimiter, id_column=id_column)
+    try:
+        table = reader(path, columns, delimiter, id_column=id_column)
+    except OSError as err:  # unreadable: permissions, a device, a vanished file
+        raise DataError(f"{path}: cannot read it ({err.strerror or err})") from None
     X, kept = _check_finite(table.X, path, table.columns, 0, drop_missing)
     if X.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
