@@ -60,8 +60,12 @@ def test_n_clusters_forces_k(three_blobs):
 
 
 def test_max_clusters_caps_growth():
-    X, _ = well_separated_blobs(8, 2, seed=3)
-    assert PPP(max_clusters=3).fit(X).n_clusters_ <= 3
+    X, blob = well_separated_blobs(8, 2, seed=3)
+    assert PPP().fit(X).n_clusters_ == 8
+    labels = PPP(max_clusters=3).fit(X).labels_
+    assert np.unique(labels).size == 3
+    # The cap stops the splitting: each cluster is made of whole blobs.
+    assert all(np.unique(labels[blob == b]).size == 1 for b in np.unique(blob))
 
 
 def test_zero_weight_rows_take_no_part(three_blobs):
@@ -100,10 +104,8 @@ def test_more_features_than_rows():
     X = np.vstack([rng.normal(0, 1, (15, 200)), rng.normal(30, 1, (15, 200))])
     groups = np.repeat([0, 1], 15)
     model = PPP().fit(X)
-    # With fewer points than dimensions PPP may cut a group (known weakness), but it
-    # must never mix the two groups.
-    assert 2 <= model.n_clusters_ <= 4
-    assert all(np.unique(groups[model.labels_ == c]).size == 1 for c in range(model.n_clusters_))
+    assert model.n_clusters_ == 2
+    assert np.array_equal(model.labels_, groups) or np.array_equal(model.labels_, 1 - groups)
     assert np.array_equal(model.predict(X), model.labels_)
 
 

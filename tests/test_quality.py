@@ -42,6 +42,7 @@ def gaussian(seed, n, d, shape):
     return X
 
 
+@pytest.mark.slow
 def test_no_structure_no_split():
     draws = single_gaussian_draws()
     assert len(draws) >= 50
@@ -87,6 +88,7 @@ def test_one_skewed_or_heavy_tailed_cluster_is_one_cluster(kind, d):
         assert PPP().fit(one_non_gaussian_cluster(seed, 5_000, d, kind)).n_clusters_ == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [4, 5])
 def test_heavy_tails_in_every_feature_are_one_cluster(seed):
     # Student's t (3 degrees of freedom) in 10 features: these two draws gave 2 and 25.
@@ -298,25 +300,30 @@ def letter_u(rng, n, x0):
     return np.vstack([legs, foot]) + [x0, 0]
 
 
-def test_shapes_made_of_flat_strokes_are_joined():
-    # Each U's strokes project as separate modes on any line through two of its
-    # pieces, and no piece is one Gaussian, so before the merge step's density rule
-    # each U ended as three clusters (6 clusters for 2 letters in every draw here).
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [
     # Strokes 1 wide are thin beside the 15-row neighbourhoods that density is read
-    # from, which makes some pieces look less flat than they are: in 2 of these 6
-    # draws one U stays in two pieces (docs/method.md).
-    exact = 0
-    for seed in range(6):
-        rng = np.random.default_rng(seed)
-        X = np.vstack([letter_u(rng, 4000, 0), letter_u(rng, 4000, 9)])
-        labels = PPP().fit(X).labels_
-        letter = np.repeat([0, 1], 4000)
-        assert all(np.unique(letter[labels == c]).size == 1 for c in np.unique(labels))
-        assert np.unique(labels).size <= 3
-        exact += np.unique(labels).size == 2
-    assert exact >= 3
+    # from, which makes some pieces look less flat than they are (docs/method.md).
+    pytest.param(seed, marks=pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                                               reason="one U stays in two pieces"))
+    if seed in (0, 5) else seed
+    for seed in range(6)
+])
+def test_shapes_made_of_flat_strokes_are_joined(seed):
+    # Each U's strokes project as separate modes on any line through two of its
+    # pieces, and no piece is one Gaussian: only the merge step's density rule can
+    # join a U's three pieces.
+    rng = np.random.default_rng(seed)
+    X = np.vstack([letter_u(rng, 4000, 0), letter_u(rng, 4000, 9)])
+    labels = PPP().fit(X).labels_
+    letter = np.repeat([0, 1], 4000)
+    # Never mixed, whatever the draw; the known failures are in the count alone.
+    assert all(np.unique(letter[labels == c]).size == 1 for c in np.unique(labels))
+    if np.unique(labels).size != 2:
+        pytest.fail(f"{np.unique(labels).size} clusters for two letters")
 
 
+@pytest.mark.slow
 def test_shapes_joined_by_density_are_joined_whatever_the_rows_order_weights_and_scale():
     rng = np.random.default_rng(1)
     X = np.vstack([letter_u(rng, 4000, 0), letter_u(rng, 4000, 9)])

@@ -84,6 +84,7 @@ def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order(i
     assert _same_representatives(whole, reduce(array_chunks(X[order], w, 7), 80, 300, n_jobs=2))
 
 
+@pytest.mark.slow
 def test_representatives_of_many_dimensional_clusters_keep_them_apart():
     # 20 round clusters 10 sd apart in 768-D, three rows a representative: matched to
     # seeds in the whole space, the representatives blended clusters and the fit came
@@ -98,6 +99,7 @@ def test_representatives_of_many_dimensional_clusters_keep_them_apart():
     assert adjusted_rand_score(truth, model.labels_) == 1.0
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import numpy as np
 
 from . import PPP, PartitionTree, __version__
+from ._ppp_options import ppp_options
 from .datasets import example_path, load_example
-from .io import DataError, Table, read_table, write_labels, write_text
-from .mixture import COVARIANCE_TYPES
+from .io import DataError, Table, read_table
+from .outputs import write_labels, write_text
 from .progress import Phases
 from .report import render_report
 
@@ -22,15 +28,69 @@ DEMO_DIR = Path("partitive-demo")
 
 def fail(message: str, status: int = 2):
     """One line on stderr and the exit status: 2 for bad input, 1 for failures."""
+    # The notes gathered so far are about a run that did not happen: only the error is said.
+    NOTES.clear()
     click.echo(f"partitive: error: {message}", err=True)
     sys.exit(status)
 
 
-def read_or_fail(path, columns, delimiter, drop_missing):
+#: Notes of the running command, said once it has succeeded (see ``say_notes``).
+NOTES: list[str] = []
+
+
+def note(message: str):
+    """Keep a line about something done that the user should know of."""
+    NOTES.append(message)
+
+
+def say_notes():
+    """Print the notes, one line each on stderr."""
+    for message in NOTES:
+        click.echo(f"partitive: note: {message}", err=True)
+    NOTES.clear()
+
+
+def read_or_fail(path, columns, delimiter, drop_missing, id_column=None):
     try:
-        return read_table(path, columns=columns, delimiter=delimiter, drop_missing=drop_missing)
+        table = read_table(path, columns=columns, delimiter=delimiter, drop_missing=drop_missing,
+                           id_column=id_column)
     except DataError as err:
         fail(str(err))
+    for line in table.notes:
+        note(line)
+    return table
+
+
+#: Largest magnitude accepted in the data clustered.  Sums of squares over the rows
+#: overflow float64 (about 1.8e308) well before the values themselves do; below this
+#: bound they cannot, for any number of rows and columns a machine can hold.
+LARGEST_VALUE = 1e100
+
+
+def check_magnitude(X, table: Table, standardized: bool):
+    """Fail with one line if ``X`` holds values too large to compute with."""
+    big = np.abs(X).max(axis=0) > LARGEST_VALUE
+    if big.any():
+        j = int(np.argmax(big))
+        largest = float(np.abs(X[:, j]).max())
+        hint = "" if standardized else "; rescale it or use --standardize"
+        fail(f"{table.path}: column {table.columns[j]!r} has values up to {largest:.3g}, too large "
+             f"to cluster (sums of their squares overflow){hint}")
+
+
+def scaling(X):
+    """Each column's mean and standard deviation (1 where it is 0), safe from overflow."""
+    # Divided by the largest magnitude first, so that values near 1e308 do not overflow.
+    top = np.abs(X).max(axis=0)
+    top = np.where(top > 0, top, 1.0)
+    unit = X / top
+    mean, scale = unit.mean(axis=0) * top, unit.std(axis=0) * top
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+def standardized(X, mean, scale):
+    """``(X - mean) / scale``, in an order that cannot overflow when ``X`` is finite."""
+    return X / scale - mean / scale
 
 
 def load_tree_or_fail(path) -> PartitionTree:
@@ -40,16 +100,16 @@ def load_tree_or_fail(path) -> PartitionTree:
         fail(f"{path}: cannot load the tree ({err})")
 
 
-def read_for_tree(data, tree, delimiter, drop_missing):
+def read_for_tree(data, tree, delimiter, drop_missing, id_column=None):
     """The table of ``data`` and its rows in the tree's space (scaled as the tree was)."""
-    table = read_or_fail(data, tree.feature_names, delimiter, drop_missing)
+    table = read_or_fail(data, tree.feature_names, delimiter, drop_missing, id_column)
     if table.X.shape[1] != tree.n_features:
         fail(f"{data}: {table.X.shape[1]} columns, the tree expects {tree.n_features}")
     X = table.X
     if "standardize" in tree.params:
-        X = (X - np.asarray(tree.params["standardize"]["mean"])) / np.asarray(
-            tree.params["standardize"]["scale"]
-        )
+        X = standardized(X, np.asarray(tree.params["standardize"]["mean"]),
+                         np.asarray(tree.params["standardize"]["scale"]))
+    check_magnitude(X, table, "standardize" in tree.params)
     return table, X
 
 
@@ -69,8 +129,11 @@ def write_outputs(outdir: Path, model, table: Table, X, standardized: bool) -> P
     tree = model.tree_
     summary = {
         "input": str(table.path), "rows": int(X.shape[0]), "columns": table.columns,
+        "id_column": table.id_column,
         "n_clusters": model.n_clusters_, "sizes": [int(c.weight) for c in tree.clusters],
-        "clusterability": model.clusterability_, "most_separable_node": tree.most_separable,
+        # One cluster has nothing to be separated from: its clusterability of 1 scores nothing.
+        "clusterability": model.clusterability_ if model.n_clusters_ > 1 else None,
+        "most_separable_node": tree.most_separable,
         "covariance_type": None if tree.mixture is None else tree.mixture.covariance_type,
         "standardized": standardized, "parameters": model.get_params(), "version": __version__,
     }
@@ -78,8 +141,9 @@ def write_outputs(outdir: Path, model, table: Table, X, standardized: bool) -> P
     texts = {
         "tree.json": tree.to_json(),
         "summary.json": json.dumps(summary, indent=1),
-        "report.html": render_report(tree, X, model.labels_, summary),
     }
+    with warnings_noted("drawing the report"):
+        texts["report.html"] = render_report(tree, X, model.labels_, summary)
     written = []
     try:
         written.append(write_labels(model.labels_, outdir / LABEL_NAMES[table.format], table))
@@ -98,8 +162,10 @@ class Partitive(click.Group):
     def main(self, *args, standalone_mode=True, **kwargs):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        NOTES.clear()
         try:
             status = super().main(*args, standalone_mode=False, **kwargs)
+            say_notes()
         except click.exceptions.NoArgsIsHelpError as err:
             # A bare `partitive` asks what there is: the help answers better than a line.
             err.show()
@@ -110,6 +176,13 @@ class Partitive(click.Group):
             fail(" ".join(err.format_message().split()) + hint, err.exit_code)
         except click.Abort:
             fail("interrupted", 1)
+        except Exception as err:
+            # A bug, not bad input: still one line, with the traceback on request.
+            if os.environ.get("PARTITIVE_TRACEBACK"):
+                raise
+            first = (str(err).splitlines() or [""])[0]
+            fail(f"internal error, please report it: {type(err).__name__}: {first} "
+                 "(PARTITIVE_TRACEBACK=1 shows where)", 1)
         sys.exit(status if isinstance(status, int) else 0)
 
 
@@ -153,10 +226,7 @@ def demo(outdir, quiet):
             table = Table(X, names, Path(str(example_path())), "csv")
             report = write_outputs(outdir, model, table, X, standardized=False)
     click.echo(f"data: {example_path()} ({X.shape[0]} rows, {X.shape[1]} features)")
-    click.echo(
-        f"found {model.n_clusters_} clusters, clusterability {model.clusterability_:.3f} "
-        "(0.5 = no structure, 1 = perfectly separated)\n"
-    )
+    click.echo(f"found {found(model)}\n")
     width = max(len(n) for n in names)
     header = "cluster  size  " + "  ".join(f"{n:>{width}}" for n in names)
     click.echo(header)
@@ -171,26 +241,32 @@ def demo(outdir, quiet):
     click.echo(f"\nreport: {report} (open it in a browser; labels, tree.json and summary.json beside it)")
 
 
+def found(model) -> str:
+    """What the fit found, in words: k and, when there is a structure, how clear it is."""
+    k = model.n_clusters_
+    if k == 1:
+        return "1 cluster: no structure to score (the data look like one group)"
+    return (f"{k} clusters, clusterability {model.clusterability_:.3f} "
+            "(0.5 = no structure, 1 = perfectly separated)")
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), required=True,
               help="Folder for labels, tree.json, summary.json and report.html (created if missing).")
 @click.option("--columns", default=None, help="Comma-separated columns to use (default: all numeric).")
+@click.option("--id-column", default=None, metavar="NAME",
+              help="A column naming the rows: not clustered, written beside each label in labels.csv.")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected).")
 @click.option("--standardize/--no-standardize", default=False, show_default=True,
               help="Scale every column to zero mean and unit variance first.")
-@click.option("--validation", type=click.Choice(["full", "axis"]), default="full", show_default=True)
-@click.option("--tau", type=float, default=0.6, show_default=True)
-@click.option("--alpha", type=float, default=0.8, show_default=True)
-@click.option("--min-cluster-size", type=float, default=None)
-@click.option("--max-clusters", type=int, default=None)
-@click.option("--covariance-type", type=click.Choice(["auto", *COVARIANCE_TYPES]), default="auto",
-              show_default=True, help="Shape of the clusters' Gaussians; 'auto' chooses it by BIC.")
 @click.option("--drop-missing", is_flag=True, help="Skip rows with missing values instead of failing.")
 @quiet_option
-def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alpha,
-            min_cluster_size, max_clusters, covariance_type, drop_missing, quiet):
+@ppp_options
+def cluster(data, outdir, columns, id_column, delimiter, standardize, drop_missing, quiet, **params):
     """Cluster a CSV, Parquet or NPY file; write labels, tree.json, summary.json and report.html.
+
+    The options after --quiet are the parameters of partitive.PPP, with its defaults.
 
     \b
     Example:
@@ -198,19 +274,16 @@ def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alph
     """
     with Phases(quiet) as phase:
         with phase(f"Reading {data}"):
-            table = read_or_fail(data, None if columns is None else columns.split(","), delimiter, drop_missing)
+            table = read_or_fail(data, None if columns is None else columns.split(","), delimiter,
+                                 drop_missing, id_column)
         ensure_writable(outdir)
         X = table.X
         if standardize:
-            mean, scale = X.mean(axis=0), X.std(axis=0)
-            scale = np.where(scale > 0, scale, 1.0)
-            X = (X - mean) / scale
+            mean, scale = scaling(X)
+            X = standardized(X, mean, scale)
+        check_magnitude(X, table, standardize)
         with phase("Growing the partitive tree"):
-            try:
-                model = PPP(validation=validation, tau=tau, alpha=alpha, min_cluster_size=min_cluster_size,
-                            max_clusters=max_clusters, covariance_type=covariance_type).fit(X)
-            except ValueError as err:
-                fail(str(err).splitlines()[0])
+            model = fit_or_fail(PPP(**params), X)
         tree = model.tree_
         tree.feature_names = table.columns
         if standardize:
@@ -218,8 +291,35 @@ def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alph
             tree.params["standardize"] = {"mean": mean.tolist(), "scale": scale.tolist()}
         with phase("Labelling and writing the report"):
             report = write_outputs(outdir, model, table, X, standardize)
-    click.echo(f"{model.n_clusters_} clusters, clusterability {model.clusterability_:.3f}; "
-               f"wrote {outdir}/ (report: {report})")
+    click.echo(f"{found(model)}; wrote {outdir}/ (report: {report})")
+
+
+@contextmanager
+def warnings_noted(during: str):
+    """Python warnings raised inside, told in one note line each (numerical ones in one)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    # Python would print each warning with its source line: noise to a user, who can act
+    # only on knowing that the arithmetic was strained.
+    numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    if numeric:
+        first = numeric[0]
+        note(f"{len(numeric)} numerical warning(s) {during}, the first: {first.message} "
+             f"({Path(first.filename).name}:{first.lineno})")
+    others = {(w.category.__name__, str(w.message)) for w in caught if not issubclass(w.category, RuntimeWarning)}
+    for kind, message in sorted(others):
+        note(f"{kind} {during}: {message}")
+
+
+def fit_or_fail(model, X):
+    """``model.fit(X)``; a refusal is one line on stderr."""
+    with warnings_noted("during the fit"):
+        try:
+            model.fit(X)
+        except ValueError as err:
+            fail((str(err).splitlines() or [type(err).__name__])[0])
+    return model
 
 
 @main.command()
@@ -229,8 +329,10 @@ def cluster(data, outdir, columns, delimiter, standardize, validation, tau, alph
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Labels file to write (default: print one label a line).")
 @click.option("--delimiter", default=None, help="CSV delimiter (default: detected).")
+@click.option("--id-column", default=None, metavar="NAME",
+              help="A column naming the rows, written beside each label in the labels file.")
 @quiet_option
-def predict(data, tree_path, output, delimiter, quiet):
+def predict(data, tree_path, output, delimiter, id_column, quiet):
     """Label the rows of a file with the clusters of a saved tree.
 
     \b
@@ -240,13 +342,22 @@ def predict(data, tree_path, output, delimiter, quiet):
     tree = load_tree_or_fail(tree_path)
     with Phases(quiet) as phase:
         with phase(f"Reading {data}"):
-            table, X = read_for_tree(data, tree, delimiter, False)
+            table, X = read_for_tree(data, tree, delimiter, False, id_column)
         with phase("Labelling"):
             labels = tree.predict(X)
             if output is not None:
-                write_labels(labels, output, table)
+                try:
+                    write_labels(labels, output, table)
+                except (OSError, DataError) as err:
+                    fail(f"{output}: cannot write there ({getattr(err, 'strerror', None) or err})")
     if output is None:
-        click.echo("\n".join(map(str, labels.tolist())))
+        if table.ids is None:
+            click.echo("\n".join(map(str, labels.tolist())))
+        else:
+            # As in labels.csv: an id holding the delimiter or a quote is quoted.
+            lines = io.StringIO()
+            csv.writer(lines, lineterminator="\n").writerows(zip(table.ids, labels.tolist()))
+            click.echo(lines.getvalue(), nl=False)
 
 
 @main.command()
@@ -282,7 +393,8 @@ def report(source, data, output, delimiter, drop_missing, quiet):
             info = {**info, "input": str(table.path), "rows": int(X.shape[0]), "columns": table.columns}
         output = output or tree_path.parent / "report.html"
         with phase("Writing the report"):
-            html = render_report(tree, X, None, info)
+            with warnings_noted("drawing the report"):
+                html = render_report(tree, X, None, info)
             try:
                 write_text(html, output)
             except OSError as err:

@@ -1,19 +1,15 @@
-"""Reading tables from CSV, Parquet and NPY files, and writing outputs atomically.
+"""Reading tables from CSV, Parquet and NPY files, whole or in chunks.
 
 Every problem with a file is raised as :class:`DataError` with one line naming the
 file and, where it applies, the row or column: the command-line tool prints that line
-and exits with status 2.  Outputs are written to a temporary name in the destination
-folder and renamed when complete, so a failure never leaves a half-written file.
+and exits with status 2.  Writing outputs is in :mod:`partitive.outputs`.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +23,23 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Table:
+    """The numeric columns of a file, with what else the reader found out about it.
+
+    ``ids`` holds the id column's values (as text) of the rows kept, when an id column
+    was asked for; ``notes`` are one-line remarks for the user, such as the columns
+    left out because they are not numeric.
+    """
+
     X: np.ndarray
     columns: list[str]
     path: Path
     format: str
     header: bool = True
     delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    ids: list | None = None
+    id_column: str | None = None
+    notes: tuple = ()
 
 
 def file_format(path: Path) -> str:
@@ -44,16 +51,46 @@ def file_format(path: Path) -> str:
         ) from None
 
 
-def read_table(path, columns=None, delimiter=None, drop_missing=False) -> Table:
-    """Read the numeric columns of a file into a float64 array."""
+def read_table(path, columns=None, delimiter=None, drop_missing=False, id_column=None) -> Table:
+    """Read the numeric columns of a file into a float64 array.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV (any delimiter; UTF-8, UTF-16 with its mark, or else Latin-1), Parquet
+        or NPY file.
+    columns : list of str, optional
+        The columns to read; by default every numeric column but ``id_column``.
+    delimiter : str, optional
+        The CSV delimiter; detected when omitted.
+    drop_missing : bool, default=False
+        Skip rows with a missing or infinite value instead of raising.
+    id_column : str, optional
+        A column (of any type) naming the rows: kept as text in ``Table.ids``.
+
+    Returns
+    -------
+    Table
+
+    Raises
+    ------
+    DataError
+        For any problem with the file, in one line naming the file.
+    """
     path = _check_path(path)
     kind = file_format(path)
     reader = {"csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy}[kind]
-    table = reader(path, columns, delimiter)
-    X = _check_finite(table.X, path, table.columns, 0, drop_missing)
+    try:
+        table = reader(path, columns, delimiter, id_column=id_column)
+    except OSError as err:  # unreadable: permissions, a device, a vanished file
+        raise DataError(f"{path}: cannot read it ({err.strerror or err})") from None
+    X, kept = _check_finite(table.X, path, table.columns, 0, drop_missing)
     if X.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
-    return Table(X, table.columns, path, kind, table.header, table.delimiter)
+    ids = table.ids
+    if ids is not None and kept is not None:
+        ids = [i for i, keep in zip(ids, kept) if keep]
+    return replace(table, X=X, ids=ids)
 
 
 def _check_path(path) -> Path:
@@ -68,12 +105,16 @@ def _check_path(path) -> Path:
 
 
 def _check_finite(X, path, columns, first_row, drop_missing):
-    """``X`` without its non-finite rows (``drop_missing``), or the error naming the first."""
+    """``X`` without its non-finite rows (``drop_missing``) and the rows kept (None: all).
+
+    Without ``drop_missing`` a non-finite value is the error naming the first of them.
+    """
     bad = ~np.isfinite(X)
     if not bad.any():
-        return X
+        return X, None
     if drop_missing:
-        return X[~bad.any(axis=1)]
+        kept = ~bad.any(axis=1)
+        return X[kept], kept
     row, col = np.argwhere(bad)[0]
     raise DataError(
         f"{path}: missing or infinite value at data row {first_row + row + 1}, column "
@@ -81,19 +122,40 @@ def _check_finite(X, path, columns, first_row, drop_missing):
     )
 
 
-def _select(path, names, columns, is_numeric):
+def _select(path, names, columns, is_numeric, id_column=None):
+    """The columns to read and the notes on those left out (non-numeric ones)."""
+    if id_column is not None and id_column not in names:
+        raise DataError(f"{path}: no id column {id_column!r} (columns: {_listed(names)})")
     if columns is None:
-        chosen = [n for n in names if is_numeric(n)]
+        candidates = [n for n in names if n != id_column]
+        chosen = [n for n in candidates if is_numeric(n)]
         if not chosen:
             raise DataError(f"{path}: no numeric columns")
-        return chosen
+        left_out = [n for n in candidates if n not in chosen]
+        notes = ()
+        if left_out:
+            # Said rather than done silently: a column of numbers with one typo in it
+            # would otherwise vanish from the clustering without a word.
+            what = "column" if len(left_out) == 1 else "columns"
+            notes = (f"{path}: {what} {_listed(left_out, quote=True)} not numeric, left out "
+                     "(--id-column NAME carries a column into the labels)",)
+        return chosen, notes
     missing = [c for c in columns if c not in names]
     if missing:
-        raise DataError(f"{path}: no column {missing[0]!r} (columns: {', '.join(names)})")
+        raise DataError(f"{path}: no column {missing[0]!r} (columns: {_listed(names)})")
     for c in columns:
+        if c == id_column:
+            raise DataError(f"{path}: column {c!r} is the id column; it cannot be clustered too")
         if not is_numeric(c):
             raise DataError(f"{path}: column {c!r} is not numeric")
-    return list(columns)
+    return list(columns), ()
+
+
+def _listed(names, quote=False, most=8) -> str:
+    """Names joined for a one-line message, the list cut short when it is long."""
+    shown = [repr(n) if quote else n for n in names[:most]]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def _is_number(text: str) -> bool:
@@ -105,32 +167,69 @@ def _is_number(text: str) -> bool:
 
 
 def _sniff_csv(path, columns, delimiter) -> Table:
-    """Delimiter, header and numeric columns, judged from the first 64 KiB."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    """Delimiter, header, encoding and numeric columns, judged from the first 64 KiB."""
+    with open(path, "rb") as fh:
         sample = fh.read(SNIFF_BYTES)
         complete = not fh.read(1)
     if not complete:
-        sample = sample[: sample.rfind("\n") + 1] or sample
-    return _parse_csv(path, sample, columns, delimiter, body_values=False)
+        # Cut at a line end: a newline byte is never inside a UTF-8 or Latin-1 character.
+        sample = sample[: sample.rfind(b"\n") + 1] or sample
+    encoding = _encoding(path, sample, whole=complete)
+    try:
+        # A sample's last character may be cut in two; it only serves to detect the layout.
+        sample = sample.decode(encoding, errors="strict" if complete else "replace")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not {encoding} text at byte {err.start}") from None
+    return _parse_csv(path, sample, columns, delimiter, body_values=False,
+                      encoding=encoding)
 
 
 #: Bytes of a CSV file read to detect its delimiter, header and numeric columns.
 SNIFF_BYTES = 64 * 1024
 
-
-def _read_csv(path, columns, delimiter):
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        text = fh.read()
-    return _parse_csv(path, text, columns, delimiter, body_values=True)
+#: Bytes that do not occur in text (controls other than tab, newlines, form feed, escape).
+BINARY_BYTES = bytes(set(range(32)) - {9, 10, 12, 13, 27})
 
 
-def _parse_csv(path, text, columns, delimiter, body_values):
+def _encoding(path, data: bytes, whole: bool) -> str:
+    """The encoding to read a CSV file with, judged from ``data``: the file if ``whole``,
+    else its first bytes (where a character cut by the end of the sample is no error)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(data.translate(None, BINARY_BYTES)) != len(data):
+        raise DataError(f"{path}: binary data, not a text (CSV) file")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # Every byte is a Latin-1 character, so this reading never fails; the user is
+        # told, since the names in a header might read wrong.
+        if whole or err.start < len(data) - 3:
+            return "latin-1"
+    return "utf-8-sig"
+
+
+def _read_csv(path, columns, delimiter, id_column=None):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    encoding = _encoding(path, data, whole=True)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not {encoding} text at byte {err.start}") from None
+    return _parse_csv(path, text, columns, delimiter, body_values=True, encoding=encoding,
+                      id_column=id_column)
+
+
+def _parse_csv(path, text, columns, delimiter, body_values, encoding="utf-8-sig", id_column=None):
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:SNIFF_BYTES], delimiters=",;\t ").delimiter
         except csv.Error:
             delimiter = ","
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter, skipinitialspace=delimiter == " "))
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=delimiter, skipinitialspace=delimiter == " "))
+    except (csv.Error, TypeError) as err:  # TypeError: a delimiter that is not one character
+        raise DataError(f"{path}: cannot read as CSV ({err})") from None
     rows = [r for r in rows if r]
     if not rows:
         raise DataError(f"{path}: the file is empty")
@@ -148,18 +247,21 @@ def _parse_csv(path, text, columns, delimiter, body_values):
         j = names.index(name)
         return all(_is_number(r[j]) for r in body)
 
-    chosen = _select(path, names, columns, numeric)
+    chosen, notes = _select(path, names, columns, numeric, id_column)
     if not body_values:
-        return Table(None, chosen, path, "csv", header, delimiter)
+        return Table(None, chosen, path, "csv", header, delimiter, encoding, notes=notes)
     idx = [names.index(c) for c in chosen]
     X = np.array(
         [[float(r[j]) if r[j].strip().lower() not in {"", "na"} else np.nan for j in idx] for r in body],
         dtype=np.float64,
     ).reshape(len(body), len(idx))
-    return Table(X, chosen, path, "csv", header, delimiter)
+    ids = None if id_column is None else [r[names.index(id_column)] for r in body]
+    if encoding == "latin-1":
+        notes += (f"{path}: not UTF-8; read as Latin-1",)
+    return Table(X, chosen, path, "csv", header, delimiter, encoding, ids, id_column, notes)
 
 
-def _read_parquet(path, columns, delimiter, header_only=False):
+def _read_parquet(path, columns, delimiter, header_only=False, id_column=None):
     try:
         import pyarrow.parquet as pq
         import pyarrow.types as pat
@@ -168,28 +270,40 @@ def _read_parquet(path, columns, delimiter, header_only=False):
     try:
         schema = pq.read_schema(path)
     except Exception as err:  # pyarrow raises several types for a damaged file
-        raise DataError(f"{path}: not a readable Parquet file ({err})") from None
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(err)})") from None
     names = list(schema.names)
 
     def numeric(name):
         kind = schema.field(name).type
         return pat.is_integer(kind) or pat.is_floating(kind) or pat.is_boolean(kind)
 
-    chosen = _select(path, names, columns, numeric)
+    chosen, notes = _select(path, names, columns, numeric, id_column)
     if header_only:
-        return Table(None, chosen, path, "parquet")
-    table = pq.read_table(path, columns=chosen)
+        return Table(None, chosen, path, "parquet", notes=notes)
+    try:
+        table = pq.read_table(path, columns=chosen + ([id_column] if id_column else []))
+    except Exception as err:  # a damaged file can have a sound schema
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(err)})") from None
     X = np.column_stack(
         [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in chosen]
     ) if table.num_rows else np.empty((0, len(chosen)))
-    return Table(X, chosen, path, "parquet")
+    ids = None if id_column is None else [str(v) for v in table.column(id_column).to_pylist()]
+    return Table(X, chosen, path, "parquet", ids=ids, id_column=id_column, notes=notes)
 
 
-def _read_npy(path, columns, delimiter, header_only=False):
+def _first_line(err) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
+def _read_npy(path, columns, delimiter, header_only=False, id_column=None):
+    if id_column is not None:
+        raise DataError(f"{path}: a .npy file has no named columns to take ids from")
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        raise DataError(f"{path}: not a readable .npy file ({err})") from None
+    except (ValueError, OSError, EOFError) as err:
+        if "pickled" in str(err) or not str(err):
+            err = "not an .npy array"
+        raise DataError(f"{path}: not a readable .npy file ({_first_line(err)})") from None
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
@@ -197,7 +311,7 @@ def _read_npy(path, columns, delimiter, header_only=False):
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path}: array of type {array.dtype} is not numeric")
     names = [f"x{j}" for j in range(array.shape[1])]
-    chosen = _select(path, names, columns, lambda _: True)
+    chosen, _ = _select(path, names, columns, lambda _: True)
     if header_only:
         return Table(None, chosen, path, "npy")
     X = np.asarray(array[:, [names.index(c) for c in chosen]], dtype=np.float64)
@@ -275,6 +389,7 @@ class Dataset:
         else:
             table = _sniff_csv(self.path, columns, delimiter)
             self.columns, self.header, self.delimiter = table.columns, table.header, table.delimiter
+            self.encoding = table.encoding
 
     @property
     def n_features(self) -> int:
@@ -289,7 +404,7 @@ class Dataset:
         first_row, seen = 0, 0
         raw = {"npy": self._npy_chunks, "parquet": self._parquet_chunks, "csv": self._csv_chunks}
         for X in raw[self.format]():
-            kept = _check_finite(X, self.path, self.columns, first_row, self.drop_missing)
+            kept, _ = _check_finite(X, self.path, self.columns, first_row, self.drop_missing)
             first_row += X.shape[0]
             seen += kept.shape[0]
             if kept.shape[0]:
@@ -368,11 +483,11 @@ class Dataset:
             for start in range(0, X.shape[0], self.chunk_rows):
                 yield X[start : start + self.chunk_rows]
             return
-        names = _csv_names(self.path, self.delimiter, self.header)
+        names = _csv_names(self.path, self.delimiter, self.header, self.encoding)
         try:
             reader = self._open_csv(names)
         except pa.ArrowInvalid as err:
-            raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err)) from None
+            raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err, self.encoding)) from None
         pending = []
         while True:
             try:
@@ -380,7 +495,7 @@ class Dataset:
             except StopIteration:
                 break
             except pa.ArrowInvalid as err:
-                raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err)) from None
+                raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err, self.encoding)) from None
             pending.append(np.column_stack(
                 [batch.column(c).to_numpy(zero_copy_only=False) for c in self.columns]
             ).reshape(batch.num_rows, len(self.columns)))
@@ -399,7 +514,7 @@ class Dataset:
             self.path,
             read_options=pcsv.ReadOptions(
                 column_names=names, skip_rows=1 if self.header else 0, block_size=1 << 22,
-                encoding="utf-8",
+                encoding="utf-8" if self.encoding == "utf-8-sig" else self.encoding,
             ),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=True),
             convert_options=pcsv.ConvertOptions(
@@ -448,15 +563,15 @@ def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_r
     return Dataset(path, columns, delimiter, drop_missing, chunk_rows)
 
 
-def _csv_names(path, delimiter, header):
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+def _csv_names(path, delimiter, header, encoding="utf-8-sig"):
+    with open(path, newline="", encoding=encoding) as fh:
         first = next(csv.reader(fh, delimiter=delimiter, skipinitialspace=delimiter == " "))
     return [f.strip() for f in first] if header else [f"x{j}" for j in range(len(first))]
 
 
-def _csv_error(path, delimiter, header, names, err) -> str:
+def _csv_error(path, delimiter, header, names, err, encoding="utf-8-sig") -> str:
     """A one-line message for a CSV pyarrow refused: find the ragged line, or the column."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open(path, newline="", encoding=encoding, errors="replace") as fh:
         for line, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
             if row and len(row) != len(names):
                 return f"{path}: line {line} has {len(row)} fields, expected {len(names)}"
@@ -466,95 +581,3 @@ def _csv_error(path, delimiter, header, names, err) -> str:
         name = names[int(match.group(1))]
         return f"{path}: column {name!r} has a value that is not a number ({match.group(2)!r})"
     return f"{path}: cannot parse ({text.splitlines()[0]})"
-
-
-@contextmanager
-def atomic_path(target):
-    """Yield a temporary path beside ``target``; rename it to ``target`` on success."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        # mkstemp makes the file private (0600); an output gets the mode open() would give it.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_labels(labels: np.ndarray, target, like: Table) -> Path:
-    """Write one label per row in the input's format (CSV with a header, Parquet, NPY)."""
-    return write_label_chunks([labels], target, like.format, labels.shape[0])
-
-
-def write_label_chunks(chunks, target, kind: str, n_rows: int) -> Path:
-    """Write labels arriving in chunks, holding one chunk at a time; atomic as a whole.
-
-    ``kind`` is "csv", "parquet" or "npy"; ``n_rows`` (the total) sizes the NPY header.
-    """
-    target = Path(target)
-    with atomic_path(target) as tmp:
-        if kind == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            with pq.ParquetWriter(tmp, pa.schema([("cluster", pa.int64())])) as writer:
-                for labels in chunks:
-                    writer.write_table(pa.table({"cluster": np.asarray(labels, dtype=np.int64)}))
-        elif kind == "npy":
-            from numpy.lib.format import open_memmap
-
-            out = open_memmap(tmp, mode="w+", dtype=np.int64, shape=(n_rows,))
-            start = 0
-            for labels in chunks:
-                out[start : start + len(labels)] = labels
-                start += len(labels)
-            if start != n_rows:
-                raise ValueError(f"{n_rows} labels expected, {start} written")
-            out.flush()
-            del out
-        else:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write("cluster\n")
-                for labels in chunks:
-                    if len(labels):
-                        fh.write("\n".join(map(str, np.asarray(labels).tolist())))
-                        fh.write("\n")
-    return target
-
-
-def predict_to_file(model, dataset: Dataset, target) -> Path:
-    """Label every row of a chunked ``dataset`` into ``target`` (.csv, .parquet or .npy).
-
-    ``model`` is a fitted :class:`partitive.PPP` or a :class:`partitive.PartitionTree`.
-    One pass over the data; only one chunk of rows and labels is in memory at a time,
-    and ``target`` appears only once it is complete.
-
-    >>> import tempfile, pathlib
-    >>> from partitive import PPP, open_dataset, predict_to_file
-    >>> from partitive.datasets import example_path
-    >>> data = open_dataset(example_path(), columns=["annual_spend", "visits_per_month"])
-    >>> model = PPP().fit(data)
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "labels.npy"
-    >>> bool((np.load(predict_to_file(model, data, out)) == model.labels_).all())
-    True
-    """
-    target = Path(target)
-    kind = file_format(target)
-    tree = getattr(model, "tree_", model)
-    n_rows = dataset.count_rows() if kind == "npy" else 0
-    return write_label_chunks((tree.predict(X) for X in dataset.chunks()), target, kind, n_rows)
-
-
-def write_text(text: str, target) -> Path:
-    with atomic_path(target) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-    return Path(target)

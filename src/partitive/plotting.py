@@ -77,6 +77,8 @@ def _p(value: float) -> str:
 
 def split_text(node) -> str:
     """The evidence of a node's proposed split, on two short lines."""
+    if node.dbic is None:  # split on request (n_clusters), no test run
+        return f"#{node.id}  split to reach n_clusters\n(not tested)"
     return f"#{node.id}  dBIC {node.dbic:.4g}\nscores {node.scores[0]:.2f}/{node.scores[1]:.2f}  {_p(node.p_value)}"
 
 

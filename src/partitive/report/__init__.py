@@ -165,7 +165,8 @@ def _summary(tree, source) -> str:
         ("Standardized", "yes, every column to mean 0 and standard deviation 1"
          if "standardize" in tree.params else "no, the columns as they are"),
         ("Clusters found", str(tree.n_clusters)),
-        ("Clusterability", f"{tree.clusterability:.3f}"),
+        ("Clusterability", f"{tree.clusterability:.3f}" if tree.n_clusters > 1
+         else "none: one cluster, no structure to score"),
     ]
     if tree.mixture is not None:
         how = "chosen by BIC" if tree.params.get("covariance_type", "auto") == "auto" else "as requested"
@@ -182,7 +183,7 @@ def _clusterability(tree) -> str:
     c = tree.clusterability
     if tree.n_clusters == 1:
         return ('<p class="callout">No split was kept: the data look like one group, so there is '
-                "nothing to separate and the clusterability (1 by definition here) says nothing.</p>")
+                "no structure to score.</p>")
     if c >= 0.95:
         verdict = "The clusters are clearly apart."
     elif c >= 0.8:

@@ -126,6 +126,11 @@ def sizes_figure(tree) -> str:
 
 def separating_features(means: np.ndarray, spreads: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Feature indices, the ones whose cluster means differ most (against the spread within) first."""
+    # The ratio does not depend on a column's unit; taking it out keeps the squares of
+    # columns of huge magnitude from overflowing.
+    unit = np.maximum(np.abs(means).max(axis=0), spreads.max(axis=0))
+    unit = np.where(unit > 0, unit, 1.0)
+    means, spreads = means / unit, spreads / unit
     share = weights / weights.sum()
     overall = share @ means
     between = share @ (means - overall) ** 2
