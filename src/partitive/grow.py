@@ -67,8 +67,8 @@ JOIN_DENSITY = 0.5
 #: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight (what 2-D needs; d dimensions
 #: need (1 / LOCAL_DENSITY)^d, 1e6 in 10-D, which the radius check enforces) ...
 LOCAL_DENSITY = 0.25
-#: ... and only on up to this many features, where a k-NN search is also cheap
-#: (20,000 x 32: 41 s).
+#: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
+#: (it slows steeply with the number of features).
 DENSITY_MAX_FEATURES = 4
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
 #: while a missed split is lost for good (docs/method.md measures both).
@@ -99,9 +99,9 @@ HIGH_D_FROM = 32
 #: At most this many axes, and no more than MIXTURE_POINTS_PER_DIM per axis for each
 #: child of a split (n // 20).  A Gaussian in hundreds of dimensions costs hundreds of
 #: parameters for what its clusters differ in along a few axes, and a 2-means
-#: direction fitted in them makes any split look clean: ten groups 6 sd apart in
-#: 10,000 x 768 were one cluster on the features and are ten in 32 axes (3.4 -> 1.2 s);
-#: digits (64 pixels) 7 -> 9 clusters, ARI 0.47 -> 0.72 (docs/method.md).
+#: direction fitted in them makes any split look clean, so groups a few standard
+#: deviations apart in hundreds of features read as one cluster there and as several
+#: in the leading axes, which are also far cheaper to work in (docs/method.md).
 PRINCIPAL_AXES = 32
 
 
@@ -300,8 +300,8 @@ def lexicographic_order(X: np.ndarray) -> np.ndarray:
     """The order of the rows of X sorted lexicographically (ties kept in place).
 
     ``np.unique(X, axis=0)`` gives the same order, but compares rows as structured
-    records field by field: 1.3 s on 20,000 x 768.  Here a column is read only where
-    the columns before it tie (continuous data: the first column alone), 0.07 s.
+    records field by field, slowly in many columns.  Here a column is read only where
+    the columns before it tie (continuous data: the first column alone).
     """
     order = np.argsort(X[:, 0], kind="stable")
     column = X[order, 0]
@@ -342,7 +342,7 @@ def fit_tree(
     Features constant in the data are left out of the fit and put back in the tree:
     they tell no cluster from another, but the number of features enters the dip's
     level, the points needed per dimension and every BIC penalty, so a constant
-    column appended to the data used to change the clusters.  (On reduced input it
+    column appended to the data would change the clusters.  (On reduced input it
     still changes which rows are the representatives' seeds: their content hash reads
     every feature.)
     """
@@ -648,8 +648,8 @@ def _split_past_strays(X, w, idx, min_cluster_size):
     """A node's 2-means split, made past its strays; ``(split, core, left, right)``.
 
     2-means cuts a far outlier off on its own, and a side lighter than
-    ``min_cluster_size`` is no cluster: it used to stop the node, so one outlier kept
-    three blobs one cluster.  Such a side is set aside as strays and the rest (the
+    ``min_cluster_size`` is no cluster: stopping the node there would let one outlier
+    keep several blobs one cluster.  Such a side is set aside as strays and the rest (the
     core) split again, at most MAX_STRAY_CUTS times.  ``split`` is the core's (its
     ``goes_right`` indexes ``core``); ``left`` and ``right`` are all of the node's rows
     on either side of its hyperplane, strays included.  ``split`` is None where no
@@ -770,13 +770,13 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                 )
                 dbic = evidence.dbic
                 # Lloyd fitted the two centres to these very points, which deepens the
-                # dip of one blob cut in two (a2: p 0.048 at n = 150).  A pair that one
-                # Gaussian describes better than two (dBIC <= 0) is one cluster, where
-                # its points are enough to tell (10 groups of 100 in 300-D, 8 sd
-                # apart, were all merged on a BIC that 601 parameters outweigh).
+                # dip of one blob cut in two.  A pair that one Gaussian describes
+                # better than two (dBIC <= 0) is one cluster, where its points are
+                # enough to tell (with few points in many dimensions the BIC's
+                # parameters outweigh any gain, and well-apart groups would merge).
                 distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
                 # The guards that keep one skewed cluster whole also merged real
-                # clusters that touch (aggregation's bridged pair): two that are each
+                # clusters that touch through a bridge of points: two that are each
                 # one Gaussian, with a union that is not, are two clusters.
                 if not distinct and dbic > 0 and not small:
                     distinct = _not_one_gaussian(
@@ -820,7 +820,7 @@ class _Density:
     DENSITY_NEIGHBOURS other rows are looked at); density falls as its ``dim``-th
     power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
     likelihood estimate from the same neighbours, in MacKay and Ghahramani's pooled
-    form), not the number of features: wdbc's 30 features span about 2.3.  Weights
+    form), not the number of features (tens of features often span a few).  Weights
     are read in the units of ``min_cluster_size``: rows each heavier than it have no
     neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """

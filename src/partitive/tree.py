@@ -429,7 +429,7 @@ class PartitionTree:
         by_test = f" ({notes})" if notes else ""
         lines = [
             f"PartitionTree: {self.n_clusters} cluster(s) from {len(self.leaves())} leaves, "
-            f"{len(self.merges)} merge(s){by_test}, clusterability {self.clusterability:.3f}"
+            f"{len(self.merges)} merge(s){by_test}, {self._clusterability_text('.3f')}"
             + ("" if self.mixture is None else f", {self.mixture.covariance_type} covariances")
         ]
 
@@ -456,6 +456,13 @@ class PartitionTree:
         walk(0, "", "")
         return "\n".join(lines)
 
+    def _clusterability_text(self, spec: str) -> str:
+        # One cluster has no boundary whose confidence the score could measure: its
+        # 1.0 would read as "perfectly separated".
+        if self.n_clusters < 2:
+            return "one cluster: no structure to score"
+        return f"clusterability {self.clusterability:{spec}}"
+
     def __repr__(self) -> str:
         return (
             f"PartitionTree(n_nodes={len(self.nodes)}, n_clusters={self.n_clusters}, "
@@ -477,7 +484,7 @@ class PartitionTree:
 
         if ax is None:
             _, ax = plt.subplots(figsize=figure_size(self, max_depth), layout="constrained")
-            ax.set_title(f"partitive tree: {self.n_clusters} clusters, clusterability {self.clusterability:.2f}")
+            ax.set_title(f"partitive tree: {self.n_clusters} clusters, {self._clusterability_text('.2f')}")
         draw_tree(self, ax, max_depth=max_depth)
         return ax
 
