@@ -98,6 +98,28 @@ def test_representatives_of_many_dimensional_clusters_keep_them_apart():
     assert adjusted_rand_score(truth, model.labels_) == 1.0
 
 
+def test_threads_change_neither_labels_nor_the_blas_setting():
+    # Rows are reduced and labelled in blocks on several threads, each on one BLAS
+    # thread; a row's seed and label are its own, whichever thread took its block.
+    import scipy.linalg  # noqa: F401 -- loads SciPy's BLAS, so both are compared
+    from threadpoolctl import threadpool_info
+
+    import partitive.estimator as estimator
+
+    before = [info["num_threads"] for info in threadpool_info()]
+    X, _ = well_separated_blobs(6, 5, n_per=1500, seed=8)
+    fits = [reduced(m=500, n_jobs=n_jobs).fit(X) for n_jobs in (1, 2, None)]
+    assert all(np.array_equal(fit.labels_, fits[0].labels_) for fit in fits[1:])
+    original = estimator.LABEL_BLOCK_ROWS
+    estimator.LABEL_BLOCK_ROWS = 1000  # many blocks, so the threads share them
+    try:
+        assert np.array_equal(fits[0].predict(X), fits[0].labels_)
+        assert np.array_equal(PPP(n_jobs=2, reduction=True, n_representatives=500).fit(X).labels_, fits[0].labels_)
+    finally:
+        estimator.LABEL_BLOCK_ROWS = original
+    assert [info["num_threads"] for info in threadpool_info()] == before
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._threads import one_blas_thread
 from .grow import Rule, fit_tree
 from .mixture import COVARIANCE_TYPES
 from .reduce import array_chunks, reduce
@@ -89,8 +90,11 @@ class PPP(ClusterMixin, BaseEstimator):
         Number of representatives (each keeps its row count, mean and per-feature
         spread).  More is closer to the full fit and slower.
     n_jobs : int or None, default=None
-        Threads for the reduction pass; ``None`` means 1, ``-1`` all cores.  With Dask
-        input the active Dask scheduler runs the reduction instead.
+        Threads for the passes over the rows of reduced input (the reduction and the
+        labelling of every row), each thread taking blocks of rows on one BLAS thread.
+        ``None`` means all cores, as for scikit-learn's estimators that use threads
+        (KMeans); ``-1`` also all cores, ``1`` no thread.  The labels do not depend on
+        it.  With Dask input the active Dask scheduler runs the reduction instead.
 
     Attributes
     ----------
@@ -219,7 +223,7 @@ class PPP(ClusterMixin, BaseEstimator):
         Xu, wu = X[used], sample_weight[used]
         if self._reduces(Xu.shape[0], X.shape[1]):
             tree = self._fit_representatives(array_chunks(Xu, wu, ARRAY_CHUNK_ROWS), X.shape[1], wu.sum())
-            labels = tree.predict(X)
+            labels = _label_rows(tree, X, self.n_jobs)
         else:
             tree, labels_used = fit_tree(Xu, wu, **self._tree_settings(wu.sum()))
             labels = np.empty(X.shape[0], dtype=np.intp)
@@ -243,7 +247,7 @@ class PPP(ClusterMixin, BaseEstimator):
             tree, labels = fit_tree(X, w, **self._tree_settings(float(X.shape[0])))
         else:
             tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
-            labels = _predict_chunks(tree, dataset)
+            labels = _predict_chunks(tree, dataset, self.n_jobs)
         tree.feature_names = list(dataset.columns)
         self._set_result(tree, labels)
         return self
@@ -276,15 +280,17 @@ class PPP(ClusterMixin, BaseEstimator):
         )
 
     def _fit_representatives(self, chunks, n_features, total_weight):
-        from joblib import effective_n_jobs
-
-        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=effective_n_jobs(self.n_jobs))
+        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=_n_threads(self.n_jobs))
         return self._fit_reduced(reps, total_weight)
 
     def _fit_reduced(self, reps, total_weight):
-        tree, _ = fit_tree(
-            reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread, sample=reps.sample
-        )
+        # The tree on representatives is many products of a few thousand rows: BLAS
+        # threads woken for each one wait for each other whenever another process
+        # wants a core.
+        with one_blas_thread():
+            tree, _ = fit_tree(
+                reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread, sample=reps.sample
+            )
         tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
         return tree
 
@@ -312,9 +318,9 @@ class PPP(ClusterMixin, BaseEstimator):
 
             return backend.predict(self, X)
         if _is_dataset(X):
-            return _predict_chunks(self.tree_, X)
+            return _predict_chunks(self.tree_, X, self.n_jobs)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return self.tree_.predict(X)
+        return _label_rows(self.tree_, X, self.n_jobs)
 
     def predict_proba(self, X):
         """Posterior probability of each cluster under the clusters' Gaussian mixture.
@@ -347,8 +353,35 @@ def _is_dataset(X) -> bool:
     return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
 
 
-def _predict_chunks(tree, dataset) -> np.ndarray:
-    return np.concatenate([tree.predict(chunk) for chunk in dataset.chunks()])
+def _predict_chunks(tree, dataset, n_jobs) -> np.ndarray:
+    return np.concatenate([_label_rows(tree, chunk, n_jobs) for chunk in dataset.chunks()])
+
+
+#: Rows per block when rows are labelled in threads.
+LABEL_BLOCK_ROWS = 65_536
+
+
+def _n_threads(n_jobs) -> int:
+    """Threads for ``n_jobs``: None and -1 all cores (as joblib counts them)."""
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(-1 if n_jobs is None else n_jobs)
+
+
+def _label_rows(tree, X, n_jobs) -> np.ndarray:
+    """``tree.predict(X)``, blocks of rows in ``n_jobs`` threads, each on one BLAS thread.
+
+    A row's label is computed from that row alone, so it does not depend on the blocks.
+    """
+    blocks = [X[start : start + LABEL_BLOCK_ROWS] for start in range(0, X.shape[0], LABEL_BLOCK_ROWS)]
+    n_threads = min(_n_threads(n_jobs), len(blocks))
+    with one_blas_thread():
+        if n_threads <= 1:
+            return tree.predict(X)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as executor:
+            return np.concatenate(list(executor.map(tree.predict, blocks)))
 
 
 def _is_dask(X) -> bool:

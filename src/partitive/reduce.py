@@ -160,11 +160,16 @@ class Codebook:
         keys = self._keys(self.seeds)
         n_coarse = int(np.ceil(np.sqrt(seeds.shape[0])))
         self.coarse = keys[:n_coarse]
+        # Distances are |c|^2 + x.(-2c): scaling by -2 is exact, so these are the very
+        # values of |c|^2 - 2 x.c, made without a second pass over the product.
+        self.coarse_norms = (self.coarse * self.coarse).sum(axis=1)
+        self.coarse_scaled = -2.0 * self.coarse
         group = _nearest(keys, self.coarse)
         group[:n_coarse] = np.arange(n_coarse)
         self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
-        self.member_seeds = [self.seeds[m] for m in self.members]
-        self.member_norms = [(c * c).sum(axis=1) for c in self.member_seeds]
+        member_seeds = [self.seeds[m] for m in self.members]
+        self.member_norms = [(c * c).sum(axis=1) for c in member_seeds]
+        self.member_scaled = [-2.0 * c for c in member_seeds]
         span = self.seeds.max(axis=0) - self.seeds.min(axis=0)
         # Powers of two, so dividing by the scale is exact.
         exponent = np.frexp(np.where(span > 0, span, np.maximum(np.abs(seeds).max(axis=0), 1.0)))[1]
@@ -177,45 +182,63 @@ class Codebook:
 
     def _nearest_coarse(self, keys: np.ndarray) -> list[np.ndarray]:
         """Each row's nearest coarse seeds, nearest first (CODEBOOK_PROBES of them)."""
-        norms = (self.coarse * self.coarse).sum(axis=1)
         probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(CODEBOOK_PROBES, len(self.members)))]
-        # Blocks of rows keep the rows x coarse-seeds distances in cache (2x faster).
+        block = np.empty((min(COARSE_BLOCK_ROWS, keys.shape[0]), self.coarse.shape[0]))
+        # Blocks of rows keep the rows x coarse-seeds distances in cache (2x faster),
+        # and one reused block spares a fresh allocation, and its page faults, per block.
         for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
-            distance = norms - 2.0 * keys[start : start + COARSE_BLOCK_ROWS] @ self.coarse.T
-            rows = np.arange(distance.shape[0])
+            rows = keys[start : start + COARSE_BLOCK_ROWS]
+            distance = np.matmul(rows, self.coarse_scaled.T, out=block[: rows.shape[0]])
+            distance += self.coarse_norms
+            index = np.arange(distance.shape[0])
             for probe in probes:
                 # The next nearest (a few argmin passes beat sorting ~sqrt(m) columns).
                 probe[start : start + distance.shape[0]] = nearest = np.argmin(distance, axis=1)
-                distance[rows, nearest] = np.inf
+                distance[index, nearest] = np.inf
         return probes
 
     def assign(self, X: np.ndarray) -> np.ndarray:
         Xo = X - self.origin
         probes = self._nearest_coarse(self._keys(Xo))
-        out = np.full(X.shape[0], np.iinfo(np.intp).max, dtype=np.intp)
-        best = np.full(X.shape[0], np.inf)
-        for group in probes:
-            order = np.argsort(group, kind="stable")
-            bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
-            for g, members in enumerate(self.members):
-                rows = order[bounds[g] : bounds[g + 1]]
-                if rows.size:
-                    distance = self.member_norms[g] - 2.0 * Xo[rows] @ self.member_seeds[g].T
-                    nearest = np.argmin(distance, axis=1)
-                    found = distance[np.arange(rows.size), nearest]
-                    # Equal distances go to the lower seed, whatever order the groups came in.
-                    closer = (found < best[rows]) | ((found == best[rows]) & (members[nearest] < out[rows]))
-                    best[rows[closer]] = found[closer]
-                    out[rows[closer]] = members[nearest[closer]]
+        n, n_probes = X.shape[0], len(probes)
+        # Every (row, probe) pair, sorted by group: one product per group with all the
+        # rows that probe it, however they ranked it, rather than one per probe.  Each
+        # distance is the same dot product of the same row and seed either way.
+        group = np.concatenate(probes)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
+        found = np.empty(n * n_probes)
+        seed = np.empty(n * n_probes, dtype=np.intp)
+        sizes = np.diff(bounds)
+        counts = np.array([members.size for members in self.members])
+        # Buffers reused by every group: fresh (rows x members) arrays cost page faults.
+        gathered = np.empty(int(sizes.max()) * Xo.shape[1])
+        products = np.empty(int((sizes * counts).max()))
+        for g, members in enumerate(self.members):
+            pairs = order[bounds[g] : bounds[g + 1]]
+            if pairs.size:
+                rows = np.take(Xo, pairs % n, axis=0, out=gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1))
+                distance = products[: pairs.size * members.size].reshape(pairs.size, members.size)
+                np.matmul(rows, self.member_scaled[g].T, out=distance)
+                distance += self.member_norms[g]
+                nearest = np.argmin(distance, axis=1)
+                found[pairs] = distance[np.arange(pairs.size), nearest]
+                seed[pairs] = members[nearest]
+        found, seed = found.reshape(n_probes, n), seed.reshape(n_probes, n)
+        best, out = found[0], seed[0]
+        for probe in range(1, n_probes):
+            # Equal distances go to the lower seed, whatever order the groups came in.
+            closer = (found[probe] < best) | ((found[probe] == best) & (seed[probe] < out))
+            best = np.where(closer, found[probe], best)
+            out = np.where(closer, seed[probe], out)
         return out
 
 
 class Accumulator:
     """Exact per-seed totals of weight, offset and squared offset."""
 
-    def __init__(self, codebook: Codebook, executor=None):
+    def __init__(self, codebook: Codebook):
         self.codebook = codebook
-        self.executor = executor
         m, d = codebook.seeds.shape
         # Integer weights keep every total exact; other weights go to the float totals.
         self.exact = np.zeros((m, 1 + 2 * d), dtype=np.int64)
@@ -228,20 +251,19 @@ class Accumulator:
 
     def add(self, X: np.ndarray, w: np.ndarray) -> Accumulator:
         self.n_rows += X.shape[0]
-        # Blocks of at most 2**BLOCK_BITS total weight keep the float sums exact.
-        block = np.floor((np.cumsum(w) - w) / 2**BLOCK_BITS)
-        edges = np.r_[0, np.flatnonzero(np.diff(block)) + 1, X.shape[0]]
-        pieces = [(X[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        run = map if self.executor is None else self.executor.map
-        for exact, sums, far_X, far_w in run(lambda p: _block_totals(self.codebook, *p), pieces):
-            if exact:
-                self.exact += np.rint(sums).astype(np.int64)
-            else:
-                self.inexact = sums if self.inexact is None else self.inexact + sums
-            if far_X.shape[0]:
-                self.far_rows.append(far_X)
-                self.far_weights.append(far_w)
+        for piece in _pieces(X, w):
+            self._add_totals(_block_totals(self.codebook, *piece))
         return self
+
+    def _add_totals(self, totals) -> None:
+        exact, sums, far_X, far_w = totals
+        if exact:
+            self.exact += np.rint(sums).astype(np.int64)
+        else:
+            self.inexact = sums if self.inexact is None else self.inexact + sums
+        if far_X.shape[0]:
+            self.far_rows.append(far_X)
+            self.far_weights.append(far_w)
 
     def merge(self, other: Accumulator) -> Accumulator:
         self.exact += other.exact
@@ -280,11 +302,18 @@ class Accumulator:
         # A partial sent to another process carries its totals only: the codebook is as
         # large as the totals and the receiver has it already.  Merge into an
         # ``Accumulator(codebook)`` to call ``result()`` on what arrives.
-        return {**self.__dict__, "codebook": None, "executor": None}
+        return {**self.__dict__, "codebook": None}
 
     def __sizeof__(self) -> int:
         far = sum(x.nbytes for x in self.far_rows) + sum(w.nbytes for w in self.far_weights)
         return object.__sizeof__(self) + self.exact.nbytes + (0 if self.inexact is None else self.inexact.nbytes) + far
+
+
+def _pieces(X: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Consecutive rows of at most 2**BLOCK_BITS total weight: their float sums are exact."""
+    block = np.floor((np.cumsum(w) - w) / 2**BLOCK_BITS)
+    edges = np.r_[0, np.flatnonzero(np.diff(block)) + 1, X.shape[0]]
+    return [(X[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
@@ -310,12 +339,16 @@ def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
 def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int = 1) -> Representatives:
     """Two passes over ``chunks()`` (an iterable of ``(X, w)``): sample, then accumulate.
 
-    ``n_jobs`` threads share the accumulation (numpy releases the GIL); the totals are
-    exact integer sums, so the result does not depend on which thread adds what.
+    ``n_jobs`` threads share the accumulation, block by block of rows (numpy releases
+    the GIL), each on one BLAS thread: the work is many small products, and BLAS
+    threads woken for each one wait for each other whenever another process wants a
+    core.  The totals are exact integer sums and the blocks' totals are added in row
+    order, so the result does not depend on ``n_jobs``.
     """
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
+    from ._threads import one_blas_thread
 
     sample = Sample(n_representatives, n_features)
     for X, w in chunks():
@@ -323,16 +356,24 @@ def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int 
     if sample.rows.shape[0] == 0:
         raise ValueError("all sample weights are zero")
     codebook = Codebook(sample.rows)
-    if n_jobs <= 1:
-        accumulator = Accumulator(codebook)
-        for X, w in chunks():
-            accumulator.add(X, w)
-        return accumulator.result()
-    # One BLAS thread per worker: the workers are the parallelism.
-    with ThreadPoolExecutor(n_jobs) as executor, threadpool_limits(1):
-        accumulator = Accumulator(codebook, executor)
-        for X, w in chunks():
-            accumulator.add(X, w)
+    accumulator = Accumulator(codebook)
+    with one_blas_thread():
+        if n_jobs <= 1:
+            for X, w in chunks():
+                accumulator.add(X, w)
+            return accumulator.result()
+        with ThreadPoolExecutor(n_jobs) as executor:
+            # A few blocks ahead per thread keeps every thread busy across chunk ends
+            # and bounds the rows held in memory.
+            pending: deque = deque()
+            for X, w in chunks():
+                accumulator.n_rows += X.shape[0]
+                for piece in _pieces(X, w):
+                    pending.append(executor.submit(_block_totals, codebook, *piece))
+                    while len(pending) > 2 * n_jobs:
+                        accumulator._add_totals(pending.popleft().result())
+            while pending:
+                accumulator._add_totals(pending.popleft().result())
     return accumulator.result()
 
 
