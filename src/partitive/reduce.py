@@ -438,38 +438,54 @@ def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int 
     three where the sample leaves rare regions (see RARE_NEIGHBOURS), whose rows are
     sampled again in between for seeds of their own.
 
-    ``n_jobs`` threads share the passes after the sample, block by block of rows
-    (numpy releases the GIL), each on one BLAS thread: the work is many small
-    products, and BLAS threads woken for each one wait for each other whenever another
-    process wants a core.  The totals are exact integer sums and the blocks' totals are added in row
-    order, so the result does not depend on ``n_jobs``.
+    ``n_jobs`` threads share every pass, chunk by chunk or block by block of rows
+    (numpy releases the GIL), the passes after the sample each on one BLAS thread: the
+    work is many small products, and BLAS threads woken for each one wait for each
+    other whenever another process wants a core.  The sample is a merge of the chunks'
+    samples, which any order gives alike; the totals are exact integer sums and the
+    blocks' totals are added in row order, so the result does not depend on
+    ``n_jobs``.
     """
     from concurrent.futures import ThreadPoolExecutor
     from contextlib import nullcontext
 
     from ._threads import one_blas_thread
 
-    sample = Sample(n_representatives, n_features)
-    for X, w in chunks():
-        sample.add(X[w > 0])
-    if sample.rows.shape[0] == 0:
-        raise ValueError("all sample weights are zero")
-    codebook = Codebook(sample.rows)
     threads = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext()
-    with one_blas_thread(), threads as executor:
-        rare = codebook.rare()
-        if rare.any():
-            # One more pass, only where the sample left a region a few seeds far from
-            # all others: its rows are sampled again for seeds of their own.
-            extra = RareRows(codebook, rare_sample_size(n_representatives), rare)
-            parts = _ahead(executor, lambda c: RareRows(codebook, extra.sample.size, rare).add(*c), chunks(), n_jobs)
-            for part in parts:
-                extra.merge(part)
-            codebook = codebook.with_extra(extra.sample.rows)
-        accumulator = Accumulator(codebook)
-        pieces = (piece for X, w in chunks() for piece in _pieces_counted(accumulator, X, w))
-        for totals in _ahead(executor, lambda piece: _block_totals(codebook, *piece), pieces, n_jobs):
-            accumulator._add_totals(totals)
+    with threads as executor:
+        sample = Sample(n_representatives, n_features)
+        if executor is None:
+            for X, w in chunks():
+                sample.add(X[w > 0])
+        else:
+            # The sample of the rows is the merge of the chunks' samples, in any order.
+            def chunk_sample(chunk):
+                return Sample(n_representatives, n_features).add(chunk[0][chunk[1] > 0])
+
+            for part in _ahead(executor, chunk_sample, chunks(), n_jobs):
+                sample.merge(part)
+        if sample.rows.shape[0] == 0:
+            raise ValueError("all sample weights are zero")
+        with one_blas_thread():
+            return _accumulate(chunks, Codebook(sample.rows), n_representatives, executor, n_jobs)
+
+
+def _accumulate(chunks, codebook, n_representatives, executor, n_jobs) -> Representatives:
+    """The passes after the sample: rare regions' rows (where there are any), then
+    every row's totals."""
+    rare = codebook.rare()
+    if rare.any():
+        # One more pass, only where the sample left a region a few seeds far from
+        # all others: its rows are sampled again for seeds of their own.
+        extra = RareRows(codebook, rare_sample_size(n_representatives), rare)
+        parts = _ahead(executor, lambda c: RareRows(codebook, extra.sample.size, rare).add(*c), chunks(), n_jobs)
+        for part in parts:
+            extra.merge(part)
+        codebook = codebook.with_extra(extra.sample.rows)
+    accumulator = Accumulator(codebook)
+    pieces = (piece for X, w in chunks() for piece in _pieces_counted(accumulator, X, w))
+    for totals in _ahead(executor, lambda piece: _block_totals(codebook, *piece), pieces, n_jobs):
+        accumulator._add_totals(totals)
     return accumulator.result()
 
 
