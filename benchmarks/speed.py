@@ -87,7 +87,7 @@ def run_ppp(X, k, args):
         return counted
 
     estimator.array_chunks = array_chunks
-    model = PPP(n_jobs=-1).fit(X)
+    model = PPP().fit(X)  # defaults: all cores
     if not chunk_functions:
         return model.labels_, model.n_clusters_, None, "exact: the tree grown on all rows"
     passes = sum(c[0] for c in chunk_functions) + 1
@@ -100,7 +100,7 @@ def run_ppp_file(path, args):
     from partitive.io import Dataset
 
     calls = count_passes(Dataset, "chunks")
-    model = PPP(n_jobs=-1).fit(open_dataset(path))
+    model = PPP().fit(open_dataset(path))
     return model.labels_, model.n_clusters_, calls[0], "streamed from float32 .npy"
 
 
