@@ -151,9 +151,9 @@ ASSIGN_DIMS = 64
 #: RARE_RATIO times as far as its RARE_NEAR-th nearest, times the ratio of evenly
 #: spread seeds in the seeds' dimension m, (RARE_NEIGHBOURS / RARE_NEAR)**(1/m): a few
 #: seeds, far from all others, stand for a group of rows too rare for the uniform
-#: sample to give it more.  Its rows are sampled again for seeds of their own (RARE_SHARE of
-#: n_representatives).  The RARE_NEAR-th nearest, not the nearest: two seeds close by
-#: chance would make every region look rare in few dimensions.
+#: sample to give it more.  Its rows are sampled again for seeds of their own
+#: (RARE_SHARE of n_representatives).  The RARE_NEAR-th nearest, not the nearest: two
+#: seeds close by chance would make every region look rare in few dimensions.
 RARE_NEIGHBOURS = 32
 RARE_NEAR = 4
 RARE_RATIO = 2.0
@@ -288,7 +288,8 @@ class Codebook:
         for g, members in enumerate(self.members):
             pairs = order[bounds[g] : bounds[g + 1]]
             if pairs.size:
-                rows = np.take(Xo, pairs % n, axis=0, out=gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1))
+                rows = gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1)
+                np.take(Xo, pairs % n, axis=0, out=rows)
                 distance = products[: pairs.size * members.size].reshape(pairs.size, members.size)
                 np.matmul(rows, self.member_scaled[g].T, out=distance)
                 distance += self.member_norms[g]
@@ -478,8 +479,10 @@ def _accumulate(chunks, codebook, n_representatives, executor, n_jobs) -> Repres
         # One more pass, only where the sample left a region a few seeds far from
         # all others: its rows are sampled again for seeds of their own.
         extra = RareRows(codebook, rare_sample_size(n_representatives), rare)
-        parts = _ahead(executor, lambda c: RareRows(codebook, extra.sample.size, rare).add(*c), chunks(), n_jobs)
-        for part in parts:
+        def chunk_rare_rows(chunk):
+            return RareRows(codebook, extra.sample.size, rare).add(*chunk)
+
+        for part in _ahead(executor, chunk_rare_rows, chunks(), n_jobs):
             extra.merge(part)
         codebook = codebook.with_extra(extra.sample.rows)
     accumulator = Accumulator(codebook)
