@@ -52,6 +52,18 @@ def test_labels_equal_the_in_memory_fit_for_any_chunking(client, blobs, rows):
     assert np.array_equal(model.cluster_centers_, in_memory.cluster_centers_)
 
 
+def test_rare_regions_are_seeded_as_in_memory(client):
+    # 150 rows far from 12,000 others have about 6 of the 500 seeds: their region is
+    # seeded again, in one more pass on the workers.
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(0, 1, (6000, 4)), rng.normal(8, 1, (6000, 4)), rng.normal(40, 1, (150, 4))])
+    in_memory = reduced().fit(X)
+    assert in_memory.tree_.params["reduced"]["representatives"] > M
+    model = reduced().fit(da.from_array(X, chunks=(1001, 4)))
+    assert model.tree_.params["reduced"] == in_memory.tree_.params["reduced"]
+    assert np.array_equal(model.labels_.compute(), in_memory.labels_)
+
+
 def test_only_the_partials_reach_the_client(client, blobs):
     X, in_memory = blobs
     Xd = client.persist(da.from_array(X, chunks=(5000, 6)))

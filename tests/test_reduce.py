@@ -99,6 +99,81 @@ def test_representatives_of_many_dimensional_clusters_keep_them_apart():
     assert adjusted_rand_score(truth, model.labels_) == 1.0
 
 
+def test_threads_change_neither_labels_nor_the_blas_setting():
+    # Rows are reduced and labelled in blocks on several threads, each on one BLAS
+    # thread; a row's seed and label are its own, whichever thread took its block.
+    from threadpoolctl import threadpool_info
+
+    import partitive.estimator as estimator
+
+    def threads():
+        return {info["filepath"]: info["num_threads"] for info in threadpool_info()}
+
+    before = threads()
+    X, _ = well_separated_blobs(6, 5, n_per=1500, seed=8)
+    fits = [reduced(m=500, n_jobs=n_jobs).fit(X) for n_jobs in (1, 2, None)]
+    assert all(np.array_equal(fit.labels_, fits[0].labels_) for fit in fits[1:])
+    original = estimator.LABEL_BLOCK_ROWS
+    estimator.LABEL_BLOCK_ROWS = 1000  # many blocks, so the threads share them
+    try:
+        assert np.array_equal(fits[0].predict(X), fits[0].labels_)
+        assert np.array_equal(PPP(n_jobs=2, reduction=True, n_representatives=500).fit(X).labels_, fits[0].labels_)
+    finally:
+        estimator.LABEL_BLOCK_ROWS = original
+    after = threads()  # libraries loaded meanwhile are not compared
+    assert {path: after[path] for path in before} == before
+
+
+def _with_rare_group(n, d, rare_rows, seed):
+    """Four blobs and a group of ``rare_rows`` rows far from all of them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, (5, d))
+    centres[4] = 40.0
+    sizes = [n // 4] * 3 + [n - 3 * (n // 4) - rare_rows, rare_rows]
+    truth = np.repeat(np.arange(5), sizes)
+    return centres[truth] + rng.standard_normal((n, d)), truth
+
+
+@pytest.mark.parametrize("d, rare_rows", [(8, 150), (16, 120)])
+def test_a_rare_far_group_is_found_in_1e5_rows(d, rare_rows):
+    # 150 rows of 100,000 have about 15 of the 10,000 seeds: too few for the tests,
+    # which joined the group to another cluster, so its region is seeded again.
+    X, truth = _with_rare_group(100_000, d, rare_rows, seed=3)
+    model = PPP().fit(X)
+    assert model.tree_.params["reduced"]["representatives"] > 10_000
+    assert model.n_clusters_ == 5
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+
+
+def test_default_smallest_cluster_stops_growing_with_n():
+    settings = PPP()._tree_settings
+    assert settings(1_000.0)["min_cluster_size"] == 5
+    assert settings(20_000.0)["min_cluster_size"] == 20
+    assert settings(1e6)["min_cluster_size"] == settings(1e8)["min_cluster_size"] == 100
+
+
+def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
+    # 200 rows of 20,000 have about 10 of the 1,000 seeds; seeded again, each of
+    # them is a representative of its own.
+    X, truth = _with_rare_group(20_000, 4, 200, seed=5)
+    w = np.ones(X.shape[0])
+    whole = reduce(array_chunks(X, w, X.shape[0]), 4, 1000)
+    far = whole.mean[:, 0] > 30
+    assert whole.weight[far].sum() == far.sum() == 200
+    order = np.random.default_rng(1).permutation(X.shape[0])
+    for chunk_rows, n_jobs in [(7, 1), (999, 2), (X.shape[0], 3)]:
+        assert _same_representatives(whole, reduce(array_chunks(X[order], w, chunk_rows), 4, 1000, n_jobs=n_jobs))
+
+
+def test_one_gaussian_has_no_rare_region():
+    from partitive.reduce import Codebook, Sample
+
+    rng = np.random.default_rng(0)
+    for d in (5, 32):
+        seeds = Sample(3000, d).add(rng.standard_normal((30_000, d))).rows
+        assert not Codebook(seeds).rare().any()
+
+
 @pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
@@ -144,6 +219,15 @@ def test_streamed_fit_of_a_file_equals_the_in_memory_fit(blob_files, name, chunk
     assert np.array_equal(streamed.labels_, in_memory.labels_)
     assert np.array_equal(streamed.predict(dataset), in_memory.labels_)
     assert streamed.n_features_in_ == 3
+
+
+def test_streamed_file_with_a_rare_region_equals_the_in_memory_fit(tmp_path):
+    X, _ = _with_rare_group(20_000, 4, 200, seed=5)
+    np.save(tmp_path / "x.npy", X)
+    in_memory = reduced(m=1000).fit(X)
+    assert in_memory.tree_.params["reduced"]["representatives"] > 1000
+    streamed = reduced(m=1000).fit(open_dataset(tmp_path / "x.npy", chunk_rows=777))
+    assert np.array_equal(streamed.labels_, in_memory.labels_)
 
 
 def test_small_file_is_fitted_exactly(blob_files):

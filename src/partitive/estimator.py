@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._threads import one_blas_thread
 from .grow import Rule, fit_tree
 from .mixture import COVARIANCE_TYPES
 from .reduce import array_chunks, reduce
@@ -21,9 +22,18 @@ ARRAY_CHUNK_ROWS = 65_536
 REDUCE_ABOVE_ROWS = 50_000
 REDUCE_ABOVE_FEATURES = 32
 
-#: Smallest cluster, as a share of the (weighted) data, when min_cluster_size is None.
+#: Smallest cluster when min_cluster_size is None: this share of the (weighted) data,
+#: at least MIN_CLUSTER_FLOOR and at most MIN_CLUSTER_CAP rows.  A share alone grows
+#: with n: a group of a few hundred rows far from all others, a cluster in a small
+#: data set, became strays in a large one, and 2-means cut the rest of its node past
+#: it until the node stopped whole, with the group inside.  Whether a group is a
+#: cluster is for the split tests to say.  The cap is not lower because the merge
+#: step reads densities in units of this weight: on reduced input, a few
+#: representatives' weight made the density of chains of thin clusters too noisy to
+#: keep them apart.
 MIN_CLUSTER_SHARE = 0.001
 MIN_CLUSTER_FLOOR = 5
+MIN_CLUSTER_CAP = 100
 
 
 class PPP(ClusterMixin, BaseEstimator):
@@ -54,7 +64,12 @@ class PPP(ClusterMixin, BaseEstimator):
         Both children's validation scores (share of members above ``tau``) must reach
         ``alpha`` for the mixture evidence to support a split.
     min_cluster_size : float or None, default=None
-        Smallest (weighted) cluster; ``None`` means ``max(5, ceil(0.001 * n))``.
+        Smallest (weighted) cluster; ``None`` means ``ceil(0.001 * n)`` rows, at least 5
+        and at most 100: a group of a few hundred rows far from everything else is a
+        cluster in 1e4 rows and in 1e8 alike, so the default does not grow with n
+        beyond 100,000 rows.  A group smaller than this is strays, labelled with the
+        nearest cluster.  (Not lower: the merge step reads densities in units of it,
+        and on reduced input a few representatives' weight is too little to read.)
     max_clusters : int or None, default=None
         Stop growing at this many leaves.
     n_clusters : int or None, default=None
@@ -89,8 +104,11 @@ class PPP(ClusterMixin, BaseEstimator):
         Number of representatives (each keeps its row count, mean and per-feature
         spread).  More is closer to the full fit and slower.
     n_jobs : int or None, default=None
-        Threads for the reduction pass; ``None`` means 1, ``-1`` all cores.  With Dask
-        input the active Dask scheduler runs the reduction instead.
+        Threads for the passes over the rows of reduced input (the reduction and the
+        labelling of every row), each thread taking blocks of rows on one BLAS thread.
+        ``None`` means all cores, as for scikit-learn's estimators that use threads
+        (KMeans); ``-1`` also all cores, ``1`` no thread.  The labels do not depend on
+        it.  With Dask input the active Dask scheduler runs the reduction instead.
 
     Attributes
     ----------
@@ -219,7 +237,7 @@ class PPP(ClusterMixin, BaseEstimator):
         Xu, wu = X[used], sample_weight[used]
         if self._reduces(Xu.shape[0], X.shape[1]):
             tree = self._fit_representatives(array_chunks(Xu, wu, ARRAY_CHUNK_ROWS), X.shape[1], wu.sum())
-            labels = tree.predict(X)
+            labels = _label_rows(tree, X, self.n_jobs)
         else:
             tree, labels_used = fit_tree(Xu, wu, **self._tree_settings(wu.sum()))
             labels = np.empty(X.shape[0], dtype=np.intp)
@@ -243,7 +261,7 @@ class PPP(ClusterMixin, BaseEstimator):
             tree, labels = fit_tree(X, w, **self._tree_settings(float(X.shape[0])))
         else:
             tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
-            labels = _predict_chunks(tree, dataset)
+            labels = _predict_chunks(tree, dataset, self.n_jobs)
         tree.feature_names = list(dataset.columns)
         self._set_result(tree, labels)
         return self
@@ -266,7 +284,7 @@ class PPP(ClusterMixin, BaseEstimator):
         min_size = (
             self.min_cluster_size
             if self.min_cluster_size is not None
-            else max(MIN_CLUSTER_FLOOR, float(np.ceil(MIN_CLUSTER_SHARE * total_weight)))
+            else max(MIN_CLUSTER_FLOOR, min(float(np.ceil(MIN_CLUSTER_SHARE * total_weight)), MIN_CLUSTER_CAP))
         )
         names = None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_)
         return dict(
@@ -276,15 +294,17 @@ class PPP(ClusterMixin, BaseEstimator):
         )
 
     def _fit_representatives(self, chunks, n_features, total_weight):
-        from joblib import effective_n_jobs
-
-        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=effective_n_jobs(self.n_jobs))
+        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=_n_threads(self.n_jobs))
         return self._fit_reduced(reps, total_weight)
 
     def _fit_reduced(self, reps, total_weight):
-        tree, _ = fit_tree(
-            reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread, sample=reps.sample
-        )
+        # The tree on representatives is many products of a few thousand rows: BLAS
+        # threads woken for each one wait for each other whenever another process
+        # wants a core.
+        with one_blas_thread():
+            tree, _ = fit_tree(
+                reps.mean, reps.weight, **self._tree_settings(total_weight), spread=reps.spread, sample=reps.sample
+            )
         tree.params["reduced"] = {"representatives": int(reps.weight.size), "rows": reps.n_rows}
         return tree
 
@@ -336,9 +356,9 @@ class PPP(ClusterMixin, BaseEstimator):
 
             return backend.predict(self, X)
         if _is_dataset(X):
-            return _predict_chunks(self.tree_, X)
+            return _predict_chunks(self.tree_, X, self.n_jobs)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return self.tree_.predict(X)
+        return _label_rows(self.tree_, X, self.n_jobs)
 
     def predict_proba(self, X):
         """Posterior probability of each cluster under the clusters' Gaussian mixture.
@@ -402,8 +422,35 @@ def _is_dataset(X) -> bool:
     return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
 
 
-def _predict_chunks(tree, dataset) -> np.ndarray:
-    return np.concatenate([tree.predict(chunk) for chunk in dataset.chunks()])
+def _predict_chunks(tree, dataset, n_jobs) -> np.ndarray:
+    return np.concatenate([_label_rows(tree, chunk, n_jobs) for chunk in dataset.chunks()])
+
+
+#: Rows per block when rows are labelled in threads.
+LABEL_BLOCK_ROWS = 65_536
+
+
+def _n_threads(n_jobs) -> int:
+    """Threads for ``n_jobs``: None and -1 all cores (as joblib counts them)."""
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(-1 if n_jobs is None else n_jobs)
+
+
+def _label_rows(tree, X, n_jobs) -> np.ndarray:
+    """``tree.predict(X)``, blocks of rows in ``n_jobs`` threads, each on one BLAS thread.
+
+    A row's label is computed from that row alone, so it does not depend on the blocks.
+    """
+    blocks = [X[start : start + LABEL_BLOCK_ROWS] for start in range(0, X.shape[0], LABEL_BLOCK_ROWS)]
+    n_threads = min(_n_threads(n_jobs), len(blocks))
+    with one_blas_thread():
+        if n_threads <= 1:
+            return tree.predict(X)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as executor:
+            return np.concatenate(list(executor.map(tree.predict, blocks)))
 
 
 def _is_dask(X) -> bool:

@@ -1,12 +1,16 @@
 """Input reduction: many rows become a few weighted representatives, in any row order.
 
-Two passes over the rows, each a map over chunks followed by a merge of small partial
-results (the shape Dask's tree reductions take):
+Two passes over the rows (three where the sample leaves rare regions), each a map over
+chunks followed by a merge of small partial results (the shape Dask's tree reductions
+take):
 
 1. **Sample** (:class:`Sample`): the ``m`` distinct rows with the smallest content hash.
    A row's hash depends on its values only, so the sample is the same whatever the
    row order or chunking; it is uniform over distinct rows, so dense regions get
    many seeds and a cluster of share p gets about ``p * m`` of them.
+   Where a few seeds stand far from all others (:meth:`Codebook.rare`), one more pass
+   samples their rows, by the same hash, as seeds of their own (:class:`RareRows`): a
+   rare group far from the rest is not left to the few seeds its share earns it.
 2. **Accumulate** (:class:`Accumulator`): every row goes to a seed (nearest coarse seed
    first, then the nearest seed within it) and adds its weight, and its offset from
    the seed and squared offset per feature, to that seed's totals.  The totals are
@@ -134,87 +138,204 @@ COARSE_BLOCK_ROWS = 4096
 #: leading principal axes (this many).  In many dimensions the nearest seed in the
 #: whole space is often another cluster's: in hundreds of dimensions a cluster's rows
 #: are almost as far from each other as from the next cluster's, so representatives
-#: would blend clusters.  The clusters' spread lies in the leading axes; the rest is
-#: noise that only blurs the distances.  The seed within the coarse seeds' groups is still the nearest
+#: would blend clusters.  The clusters' spread lies in the leading axes; the rest is noise that only
+#: blurs the distances.  The seed within the coarse seeds' groups is still the nearest
 #: in the whole space: projections onto irrational axes round differently in blocks
 #: of different sizes, which would break the exact ties of integer data (a row midway
 #: between two seeds) by the chunking.
 ASSIGN_DIMS = 64
 
 
+#: A seed stands in a rare region when its RARE_NEIGHBOURS-th nearest seed is more than
+#: RARE_RATIO times as far as its RARE_NEAR-th nearest, times the ratio of evenly
+#: spread seeds in the seeds' dimension m, (RARE_NEIGHBOURS / RARE_NEAR)**(1/m): a few
+#: seeds, far from all others, stand for a group of rows too rare for the uniform
+#: sample to give it more.  Its rows are sampled again for seeds of their own
+#: (RARE_SHARE of n_representatives).  The RARE_NEAR-th nearest, not the nearest: two
+#: seeds close by chance would make every region look rare in few dimensions.
+RARE_NEIGHBOURS = 32
+RARE_NEAR = 4
+RARE_RATIO = 2.0
+RARE_SHARE = 0.5
+#: Coarse groups searched for a seed's neighbours.
+RARE_PROBES = 8
+
+
 class Codebook:
     """Maps a row to a seed: the nearest seed in the groups of its nearest coarse seeds
     (nearest in the seeds' leading ASSIGN_DIMS principal axes where there are more
-    features)."""
+    features).
 
-    def __init__(self, seeds: np.ndarray):
+    ``n_base``: the seeds after the first ``n_base`` are extra seeds of rare regions;
+    the coarse seeds, axes and scales are the first ``n_base`` seeds' alone, so extra
+    seeds change no other row's candidates.
+    """
+
+    def __init__(self, seeds: np.ndarray, n_base: int | None = None):
         from .split import leading_axes
 
+        n_base = seeds.shape[0] if n_base is None else n_base
+        base = seeds[:n_base]
+        self.n_base = n_base
         self.origin = seeds[0]
         self.seeds = seeds - self.origin  # offsets from one seed keep distances accurate
         self.axes = None
         if seeds.shape[1] > ASSIGN_DIMS:
-            centred = self.seeds - self.seeds.mean(axis=0)
-            self.axes = leading_axes(centred, np.ones(seeds.shape[0]), ASSIGN_DIMS)[1]
+            centred = self.seeds[:n_base] - self.seeds[:n_base].mean(axis=0)
+            self.axes = leading_axes(centred, np.ones(n_base), ASSIGN_DIMS)[1]
         keys = self._keys(self.seeds)
-        n_coarse = int(np.ceil(np.sqrt(seeds.shape[0])))
+        n_coarse = int(np.ceil(np.sqrt(n_base)))
         self.coarse = keys[:n_coarse]
+        # Distances are |c|^2 + x.(-2c): scaling by -2 is exact, so these are the very
+        # values of |c|^2 - 2 x.c, made without a second pass over the product.
+        self.coarse_norms = (self.coarse * self.coarse).sum(axis=1)
+        self.coarse_scaled = -2.0 * self.coarse
         group = _nearest(keys, self.coarse)
         group[:n_coarse] = np.arange(n_coarse)
         self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
-        self.member_seeds = [self.seeds[m] for m in self.members]
-        self.member_norms = [(c * c).sum(axis=1) for c in self.member_seeds]
-        span = self.seeds.max(axis=0) - self.seeds.min(axis=0)
+        member_seeds = [self.seeds[m] for m in self.members]
+        self.member_norms = [(c * c).sum(axis=1) for c in member_seeds]
+        self.member_scaled = [-2.0 * c for c in member_seeds]
+        offsets = self.seeds[:n_base]
+        span = offsets.max(axis=0) - offsets.min(axis=0)
         # Powers of two, so dividing by the scale is exact.
-        exponent = np.frexp(np.where(span > 0, span, np.maximum(np.abs(seeds).max(axis=0), 1.0)))[1]
+        exponent = np.frexp(np.where(span > 0, span, np.maximum(np.abs(base).max(axis=0), 1.0)))[1]
         self.scale = np.ldexp(1.0, exponent)
         self.inverse_scale = np.ldexp(1.0, -exponent)
         self.absolute_seeds = seeds
 
-    def _keys(self, offsets: np.ndarray) -> np.ndarray:
-        return offsets if self.axes is None else offsets @ self.axes
-
-    def _nearest_coarse(self, keys: np.ndarray) -> list[np.ndarray]:
-        """Each row's nearest coarse seeds, nearest first (CODEBOOK_PROBES of them)."""
-        norms = (self.coarse * self.coarse).sum(axis=1)
-        probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(CODEBOOK_PROBES, len(self.members)))]
-        # Blocks of rows keep the rows x coarse-seeds distances in cache.
-        for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
-            distance = norms - 2.0 * keys[start : start + COARSE_BLOCK_ROWS] @ self.coarse.T
-            rows = np.arange(distance.shape[0])
-            for probe in probes:
-                # The next nearest (a few argmin passes beat sorting ~sqrt(m) columns).
-                probe[start : start + distance.shape[0]] = nearest = np.argmin(distance, axis=1)
-                distance[rows, nearest] = np.inf
-        return probes
-
-    def assign(self, X: np.ndarray) -> np.ndarray:
-        Xo = X - self.origin
-        probes = self._nearest_coarse(self._keys(Xo))
-        out = np.full(X.shape[0], np.iinfo(np.intp).max, dtype=np.intp)
-        best = np.full(X.shape[0], np.inf)
-        for group in probes:
+    def rare(self) -> np.ndarray:
+        """Which seeds stand in rare regions (see RARE_NEIGHBOURS), a function of the
+        seeds alone."""
+        m, d = self.seeds.shape
+        if m <= RARE_NEIGHBOURS:
+            return np.zeros(m, dtype=bool)
+        # A seed's neighbours are sought among the seeds of its RARE_PROBES nearest
+        # coarse groups, as rows' seeds are: all pairs would cost m^2.
+        probes = self._nearest_coarse(self._keys(self.seeds), RARE_PROBES)
+        norms = (self.seeds * self.seeds).sum(axis=1)
+        nearest = np.full((m, len(probes) * RARE_NEIGHBOURS), np.inf)
+        for p, group in enumerate(probes):
             order = np.argsort(group, kind="stable")
             bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
             for g, members in enumerate(self.members):
                 rows = order[bounds[g] : bounds[g + 1]]
                 if rows.size:
-                    distance = self.member_norms[g] - 2.0 * Xo[rows] @ self.member_seeds[g].T
-                    nearest = np.argmin(distance, axis=1)
-                    found = distance[np.arange(rows.size), nearest]
-                    # Equal distances go to the lower seed, whatever order the groups came in.
-                    closer = (found < best[rows]) | ((found == best[rows]) & (members[nearest] < out[rows]))
-                    best[rows[closer]] = found[closer]
-                    out[rows[closer]] = members[nearest[closer]]
+                    distance = self.seeds[rows] @ self.member_scaled[g].T
+                    distance += self.member_norms[g]
+                    distance += norms[rows, None]
+                    distance[rows[:, None] == members[None, :]] = np.inf
+                    k = min(RARE_NEIGHBOURS, members.size)
+                    columns = slice(p * RARE_NEIGHBOURS, p * RARE_NEIGHBOURS + k)
+                    nearest[rows, columns] = np.partition(distance, k - 1, axis=1)[:, :k]
+        nearest.partition([*range(RARE_NEAR), RARE_NEIGHBOURS - 1], axis=1)
+        closest = np.maximum(nearest[:, :RARE_NEAR], np.finfo(float).tiny)
+        near, far = closest[:, -1], nearest[:, RARE_NEIGHBOURS - 1]
+        # The seeds' dimension, not the features': rows on a few grid values of some
+        # features spread in fewer dimensions, and their seeds' far neighbours are
+        # farther than d would have them.  The median of each seed's maximum-likelihood
+        # estimate from its nearest distances (Levina and Bickel), within [1, d].
+        logs = np.log(near[:, None] / closest[:, :-1]).sum(axis=1) / 2.0  # squared distances
+        estimates = (RARE_NEAR - 1) / logs[logs > 0]
+        dims = float(np.clip(np.median(estimates), 1.0, d)) if estimates.size else float(d)
+        ratio = RARE_RATIO * (RARE_NEIGHBOURS / RARE_NEAR) ** (1.0 / dims)
+        return far > ratio * ratio * near
+
+    def with_extra(self, extra: np.ndarray) -> Codebook:
+        """This codebook's seeds and ``extra`` ones (see ``n_base``)."""
+        if extra.shape[0] == 0:
+            return self
+        return Codebook(np.vstack([self.absolute_seeds, extra]), n_base=self.n_base)
+
+    def _keys(self, offsets: np.ndarray) -> np.ndarray:
+        return offsets if self.axes is None else offsets @ self.axes
+
+    def _nearest_coarse(self, keys: np.ndarray, n_probes: int = CODEBOOK_PROBES) -> list[np.ndarray]:
+        """Each row's nearest coarse seeds, nearest first (``n_probes`` of them)."""
+        probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(n_probes, len(self.members)))]
+        block = np.empty((min(COARSE_BLOCK_ROWS, keys.shape[0]), self.coarse.shape[0]))
+        # Blocks of rows keep the rows x coarse-seeds distances in cache,
+        # and one reused block spares a fresh allocation, and its page faults, per block.
+        for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
+            rows = keys[start : start + COARSE_BLOCK_ROWS]
+            distance = np.matmul(rows, self.coarse_scaled.T, out=block[: rows.shape[0]])
+            distance += self.coarse_norms
+            index = np.arange(distance.shape[0])
+            for probe in probes:
+                # The next nearest (a few argmin passes beat sorting ~sqrt(m) columns).
+                probe[start : start + distance.shape[0]] = nearest = np.argmin(distance, axis=1)
+                distance[index, nearest] = np.inf
+        return probes
+
+    def assign(self, X: np.ndarray) -> np.ndarray:
+        Xo = X - self.origin
+        probes = self._nearest_coarse(self._keys(Xo))
+        n, n_probes = X.shape[0], len(probes)
+        # Every (row, probe) pair, sorted by group: one product per group with all the
+        # rows that probe it, however they ranked it, rather than one per probe.  Each
+        # distance is the same dot product of the same row and seed either way.
+        group = np.concatenate(probes)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
+        found = np.empty(n * n_probes)
+        seed = np.empty(n * n_probes, dtype=np.intp)
+        sizes = np.diff(bounds)
+        counts = np.array([members.size for members in self.members])
+        # Buffers reused by every group: fresh (rows x members) arrays cost page faults.
+        gathered = np.empty(int(sizes.max()) * Xo.shape[1])
+        products = np.empty(int((sizes * counts).max()))
+        for g, members in enumerate(self.members):
+            pairs = order[bounds[g] : bounds[g + 1]]
+            if pairs.size:
+                rows = gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1)
+                np.take(Xo, pairs % n, axis=0, out=rows)
+                distance = products[: pairs.size * members.size].reshape(pairs.size, members.size)
+                np.matmul(rows, self.member_scaled[g].T, out=distance)
+                distance += self.member_norms[g]
+                nearest = np.argmin(distance, axis=1)
+                found[pairs] = distance[np.arange(pairs.size), nearest]
+                seed[pairs] = members[nearest]
+        found, seed = found.reshape(n_probes, n), seed.reshape(n_probes, n)
+        best, out = found[0], seed[0]
+        for probe in range(1, n_probes):
+            # Equal distances go to the lower seed, whatever order the groups came in.
+            closer = (found[probe] < best) | ((found[probe] == best) & (seed[probe] < out))
+            best = np.where(closer, found[probe], best)
+            out = np.where(closer, seed[probe], out)
         return out
+
+
+class RareRows:
+    """A sample (by hash, as :class:`Sample`) of the rows whose seed stands in a rare
+    region: the extra seeds that give such a region representatives of its own."""
+
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray):
+        self.codebook = codebook
+        self.rare = rare
+        self.sample = Sample(size, codebook.seeds.shape[1])
+
+    def add(self, X: np.ndarray, w: np.ndarray) -> RareRows:
+        X = X[w > 0]
+        if X.shape[0]:
+            self.sample.add(X[self.rare[self.codebook.assign(X)]])
+        return self
+
+    def merge(self, other: RareRows) -> RareRows:
+        self.sample.merge(other.sample)
+        return self
+
+    def __getstate__(self):
+        return {**self.__dict__, "codebook": None}
+
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + self.sample.__sizeof__() + self.rare.nbytes
 
 
 class Accumulator:
     """Exact per-seed totals of weight, offset and squared offset."""
 
-    def __init__(self, codebook: Codebook, executor=None):
+    def __init__(self, codebook: Codebook):
         self.codebook = codebook
-        self.executor = executor
         m, d = codebook.seeds.shape
         # Integer weights keep every total exact; other weights go to the float totals.
         self.exact = np.zeros((m, 1 + 2 * d), dtype=np.int64)
@@ -227,20 +348,19 @@ class Accumulator:
 
     def add(self, X: np.ndarray, w: np.ndarray) -> Accumulator:
         self.n_rows += X.shape[0]
-        # Blocks of at most 2**BLOCK_BITS total weight keep the float sums exact.
-        block = np.floor((np.cumsum(w) - w) / 2**BLOCK_BITS)
-        edges = np.r_[0, np.flatnonzero(np.diff(block)) + 1, X.shape[0]]
-        pieces = [(X[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        run = map if self.executor is None else self.executor.map
-        for exact, sums, far_X, far_w in run(lambda p: _block_totals(self.codebook, *p), pieces):
-            if exact:
-                self.exact += np.rint(sums).astype(np.int64)
-            else:
-                self.inexact = sums if self.inexact is None else self.inexact + sums
-            if far_X.shape[0]:
-                self.far_rows.append(far_X)
-                self.far_weights.append(far_w)
+        for piece in _pieces(X, w):
+            self._add_totals(_block_totals(self.codebook, *piece))
         return self
+
+    def _add_totals(self, totals) -> None:
+        exact, sums, far_X, far_w = totals
+        if exact:
+            self.exact += np.rint(sums).astype(np.int64)
+        else:
+            self.inexact = sums if self.inexact is None else self.inexact + sums
+        if far_X.shape[0]:
+            self.far_rows.append(far_X)
+            self.far_weights.append(far_w)
 
     def merge(self, other: Accumulator) -> Accumulator:
         self.exact += other.exact
@@ -279,11 +399,18 @@ class Accumulator:
         # A partial sent to another process carries its totals only: the codebook is as
         # large as the totals and the receiver has it already.  Merge into an
         # ``Accumulator(codebook)`` to call ``result()`` on what arrives.
-        return {**self.__dict__, "codebook": None, "executor": None}
+        return {**self.__dict__, "codebook": None}
 
     def __sizeof__(self) -> int:
         far = sum(x.nbytes for x in self.far_rows) + sum(w.nbytes for w in self.far_weights)
         return object.__sizeof__(self) + self.exact.nbytes + (0 if self.inexact is None else self.inexact.nbytes) + far
+
+
+def _pieces(X: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Consecutive rows of at most 2**BLOCK_BITS total weight: their float sums are exact."""
+    block = np.floor((np.cumsum(w) - w) / 2**BLOCK_BITS)
+    edges = np.r_[0, np.flatnonzero(np.diff(block)) + 1, X.shape[0]]
+    return [(X[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
@@ -307,32 +434,89 @@ def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
 
 
 def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int = 1) -> Representatives:
-    """Two passes over ``chunks()`` (an iterable of ``(X, w)``): sample, then accumulate.
+    """Two passes over ``chunks()`` (an iterable of ``(X, w)``): sample, then accumulate;
+    three where the sample leaves rare regions (see RARE_NEIGHBOURS), whose rows are
+    sampled again in between for seeds of their own.
 
-    ``n_jobs`` threads share the accumulation (numpy releases the GIL); the totals are
-    exact integer sums, so the result does not depend on which thread adds what.
+    ``n_jobs`` threads share every pass, chunk by chunk or block by block of rows
+    (numpy releases the GIL), the passes after the sample each on one BLAS thread: the
+    work is many small products, and BLAS threads woken for each one wait for each
+    other whenever another process wants a core.  The sample is a merge of the chunks'
+    samples, which any order gives alike; the totals are exact integer sums and the
+    blocks' totals are added in row order, so the result does not depend on
+    ``n_jobs``.
     """
     from concurrent.futures import ThreadPoolExecutor
+    from contextlib import nullcontext
 
-    from threadpoolctl import threadpool_limits
+    from ._threads import one_blas_thread
 
-    sample = Sample(n_representatives, n_features)
-    for X, w in chunks():
-        sample.add(X[w > 0])
-    if sample.rows.shape[0] == 0:
-        raise ValueError("all sample weights are zero")
-    codebook = Codebook(sample.rows)
-    if n_jobs <= 1:
-        accumulator = Accumulator(codebook)
-        for X, w in chunks():
-            accumulator.add(X, w)
-        return accumulator.result()
-    # One BLAS thread per worker: the workers are the parallelism.
-    with ThreadPoolExecutor(n_jobs) as executor, threadpool_limits(1):
-        accumulator = Accumulator(codebook, executor)
-        for X, w in chunks():
-            accumulator.add(X, w)
+    threads = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext()
+    with threads as executor:
+        sample = Sample(n_representatives, n_features)
+        if executor is None:
+            for X, w in chunks():
+                sample.add(X[w > 0])
+        else:
+            # The sample of the rows is the merge of the chunks' samples, in any order.
+            def chunk_sample(chunk):
+                return Sample(n_representatives, n_features).add(chunk[0][chunk[1] > 0])
+
+            for part in _ahead(executor, chunk_sample, chunks(), n_jobs):
+                sample.merge(part)
+        if sample.rows.shape[0] == 0:
+            raise ValueError("all sample weights are zero")
+        with one_blas_thread():
+            return _accumulate(chunks, Codebook(sample.rows), n_representatives, executor, n_jobs)
+
+
+def _accumulate(chunks, codebook, n_representatives, executor, n_jobs) -> Representatives:
+    """The passes after the sample: rare regions' rows (where there are any), then
+    every row's totals."""
+    rare = codebook.rare()
+    if rare.any():
+        # One more pass, only where the sample left a region a few seeds far from
+        # all others: its rows are sampled again for seeds of their own.
+        extra = RareRows(codebook, rare_sample_size(n_representatives), rare)
+        def chunk_rare_rows(chunk):
+            return RareRows(codebook, extra.sample.size, rare).add(*chunk)
+
+        for part in _ahead(executor, chunk_rare_rows, chunks(), n_jobs):
+            extra.merge(part)
+        codebook = codebook.with_extra(extra.sample.rows)
+    accumulator = Accumulator(codebook)
+    pieces = (piece for X, w in chunks() for piece in _pieces_counted(accumulator, X, w))
+    for totals in _ahead(executor, lambda piece: _block_totals(codebook, *piece), pieces, n_jobs):
+        accumulator._add_totals(totals)
     return accumulator.result()
+
+
+def _pieces_counted(accumulator: Accumulator, X: np.ndarray, w: np.ndarray):
+    accumulator.n_rows += X.shape[0]
+    return _pieces(X, w)
+
+
+def _ahead(executor, function, items, n_jobs):
+    """``map(function, items)``, on the executor's threads (if any) with a few items per
+    thread taken ahead: every thread stays busy across chunk ends, and the rows held in
+    memory are bounded."""
+    if executor is None:
+        yield from map(function, items)
+        return
+    from collections import deque
+
+    pending: deque = deque()
+    for item in items:
+        pending.append(executor.submit(function, item))
+        if len(pending) > 2 * n_jobs:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def rare_sample_size(n_representatives: int) -> int:
+    """Extra seeds for the rows of rare regions (see RARE_SHARE)."""
+    return max(1, int(RARE_SHARE * n_representatives))
 
 
 def array_chunks(X: np.ndarray, w: np.ndarray, chunk_rows: int) -> Chunks:

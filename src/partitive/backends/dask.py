@@ -23,7 +23,8 @@ import math
 import numpy as np
 from sklearn.utils.validation import _check_feature_names, assert_all_finite
 
-from ..reduce import Accumulator, Codebook, Sample
+from .._threads import one_blas_thread
+from ..reduce import Accumulator, Codebook, RareRows, Sample, rare_sample_size
 
 #: Partial results merged by one task; dask's own reductions merge 8 at a time too.
 SPLIT_EVERY = 8
@@ -48,6 +49,11 @@ def fit(model, X, sample_weight=None):
     _check_feature_names(model, _header(X), reset=True)
     model.n_features_in_ = A.shape[1]
     codebook = Codebook(sample.rows)
+    with one_blas_thread():
+        rare = codebook.rare()
+    if rare.any():
+        extra = _rare_rows(A, codebook, rare_sample_size(model.n_representatives), rare)
+        codebook = codebook.with_extra(extra.sample.rows)
     reps = Accumulator(codebook).merge(_accumulate(A, codebook)).result()
     tree = model._fit_reduced(reps, float(n_rows))
     labels = A.map_blocks(_labels, tree, drop_axis=1, dtype=np.intp, chunks=(lengths,))
@@ -149,6 +155,26 @@ def _merge_samples(*parts):
         merged.merge(sample)
         lengths += counts
     return merged, lengths
+
+
+def _rare_rows(A, codebook, size, rare):
+    """The pass made only where the sample left rare regions: their rows' sample."""
+    from dask import compute, delayed
+
+    shared = delayed(codebook, traverse=False)
+    parts = [delayed(_rare_block)(shared, block, size, rare) for block, _ in _blocks(A)]
+    return compute(_merge_tree(parts, _merge_rare, shared, size, rare))[0]
+
+
+def _rare_block(codebook, X, size, rare):
+    return RareRows(codebook, size, rare).add(X, np.ones(X.shape[0]))
+
+
+def _merge_rare(codebook, size, rare, *parts):
+    merged = RareRows(codebook, size, rare)
+    for part in parts:
+        merged.merge(part)
+    return merged
 
 
 def _accumulate(A, codebook):
