@@ -303,3 +303,21 @@ def test_a_bad_chunk_leaves_no_label_file(tmp_path):
     with pytest.raises(DataError, match="row 201"):
         predict_to_file(model, open_dataset(bad, chunk_rows=16), tmp_path / "labels.parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.csv"]
+
+
+def test_far_groups_of_a_geometric_size_range_are_not_merged():
+    # 64 blobs 1.5 sd wide in 32-D, sizes falling a hundredfold: each small blob holds
+    # few representatives, too few for the pair test's dip, but empty space separates
+    # it from its neighbours, so the merge step keeps it apart.
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(-10, 10, (64, 32))
+    share = np.geomspace(1, 0.01, 64)
+    truth = rng.choice(64, 100_000, p=share / share.sum())
+    X = centres[truth] + 1.5 * rng.standard_normal((100_000, 32))
+    model = PPP().fit(X)
+    sizes = np.bincount(truth, minlength=64)
+    majority = np.array([np.bincount(model.labels_[truth == b]).argmax() for b in range(64)])
+    heavy = sizes >= 140
+    # Every blob of at least 140 rows is the majority of a cluster of its own.
+    for b in np.flatnonzero(heavy):
+        assert np.sum(majority[heavy] == majority[b]) == 1, sizes[b]

@@ -50,6 +50,11 @@ from .validate import (
     unimodal_gain,
 )
 
+#: Two pieces with an empty slab this many within-standard-deviations wide between
+#: them are never merged.  One cluster cut in two has no empty slab inside it beyond
+#: the spacing of its points, a small share of one deviation wherever it holds
+#: enough points to be judged.
+EMPTY_GAP = 3.0
 #: Lloyd iterations for the global refinement; it converges long before on real data.
 MAX_REFINE_ITER = 300
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
@@ -782,6 +787,13 @@ def _merge(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample
                     distinct = _not_one_gaussian(
                         Xp, wp, rule.reduced, _rows_of(sample, in_pair)
                     ) and all(_gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample))
+                # Empty space between the two, along the line through their centres,
+                # is a valley however few points either holds: a far small group is
+                # a cluster, whatever the tests' power on it.
+                if not distinct and not small and _empty_between(
+                    Xp @ (direction / norm), wp, goes_right, _with_rounding(_spread_of(spread, in_pair), rule.rounding, Xp.shape), direction / norm
+                ):
+                    distinct = True
                 # Pieces of one shape made of flat strokes (letters) are bimodal on
                 # the line through their centres and unlike one Gaussian, yet joined by
                 # a path as dense as they are; touching Gaussians are joined too, but
@@ -929,6 +941,23 @@ def _gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
         if not out[-1]:
             break
     return out
+
+
+def _empty_between(t, w, goes_right, spread, direction) -> bool:
+    """Whether an empty slab at least EMPTY_GAP standard deviations wide (the two
+    sides' pooled spread along ``direction``) separates the projections ``t`` of the
+    two sides (``goes_right``: the far side).  A point standing for a group of rows
+    (``spread``: its per-feature variance) reaches two of its deviations either way."""
+    along = np.zeros_like(t) if spread is None else spread @ direction**2
+    reach = 2.0 * np.sqrt(along)
+    gap = np.min((t - reach)[goes_right]) - np.max((t + reach)[~goes_right])
+    if gap <= 0:
+        return False
+    within = 0.0
+    for side in (~goes_right, goes_right):
+        ts, ws = t[side], w[side]
+        within += ws @ ((ts - ws @ ts / ws.sum()) ** 2 + along[side])
+    return gap > EMPTY_GAP * np.sqrt(within / w.sum())
 
 
 def _neighbour_pairs(centers):
