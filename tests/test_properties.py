@@ -69,7 +69,7 @@ def test_row_permutation_with_ties_and_duplicates(rows, random):
 )
 def test_canonical_rows_are_numpys_lexicographic_unique(n, d, values, random):
     # Few distinct values per column: ties on leading columns, duplicate rows, -0.0.
-    from partitive.grow import canonical_rows
+    from partitive.prepare import canonical_rows
 
     X = np.array([[random.choice([-0.0, 0.0, 1.5, -2.0][:values]) for _ in range(d)] for _ in range(n)])
     w = np.array([random.choice([0.5, 1.0, 3.0]) for _ in range(n)])
@@ -156,7 +156,7 @@ def test_principal_axes_do_not_depend_on_blas_threads(n, d):
     # OpenBLAS rounds products and eigensolves differently on one thread and on more.
     from threadpoolctl import threadpool_limits
 
-    from partitive.grow import principal_axes
+    from partitive.prepare import principal_axes
 
     X = np.random.default_rng(0).normal(size=(n, d)) + np.repeat([[0.0], [1.0], [2.0]], n // 3, axis=0)
     w = np.ones(n)

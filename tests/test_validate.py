@@ -4,7 +4,7 @@ import numpy as np
 from numpy.testing import assert_allclose
 from scipy.stats import special_ortho_group
 
-from partitive.grow import rounding_variance
+from partitive.prepare import rounding_variance
 from partitive.validate import dip_test, flat_top_p, looks_gaussian, mardia_p_values
 
 

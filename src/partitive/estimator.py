@@ -10,7 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._threads import one_blas_thread
-from .grow import Rule, fit_tree
+from .grow import fit_tree
+from .judge import Rule
 from .mixture import COVARIANCE_TYPES
 from .reduce import array_chunks, reduce
 

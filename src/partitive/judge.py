@@ -1,0 +1,172 @@
+"""When a set of points is more than one cluster, and when it is one Gaussian.
+
+:class:`Rule` reads a 2-means split's evidence (the dip test on the split direction and
+the paper's Gaussian-mixture validation, :mod:`partitive.validate`) with the guards
+that keep one skewed, heavy-tailed or correlated cluster whole; :func:`not_one_gaussian`
+is the check of one Gaussian that several of them rely on.  Growth
+(:mod:`partitive.grow`) and the merge step (:mod:`partitive.merge`) ask the same
+questions here.  The evidence for each rule: docs/method.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .validate import axis_evidence, dip_test, full_evidence, looks_gaussian, unimodal_gain
+
+
+#: Mixture evidence needs this many points per dimension the node spans (see Rule).
+MIXTURE_POINTS_PER_DIM = 10
+#: A node consistent with one Gaussian (``validate.looks_gaussian``, each of its three
+#: tests at this level) is not cut on diagonal mixture evidence, nor looked below.  At
+#: 1 % about 3 % of single Gaussians failed a test; with a dozen clusters one of them
+#: often did, and was cut up.
+GAUSSIAN_LEVEL = 0.001
+#: The check looks at this many of a node's rows at most (every k-th canonical row).
+#: It is to tell one Gaussian from several clusters; on more rows it rejects one
+#: Gaussian for departures too small to matter (a cut edge, a few strays), as a BIC
+#: difference grows with n alone (docs/method.md).
+GAUSSIAN_CHECK_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a set of points is more than one cluster (defaults: docs/method.md).
+
+    ``reduced`` and ``rounding`` describe the data of one fit (:func:`fit_tree` sets
+    them): whether the points are representatives of a reduced input, and the
+    per-feature variance of rounding (:func:`rounding_variance`).
+    """
+
+    tau: float
+    alpha: float
+    dip_level: float
+    effect: float
+    validation: str
+    reduced: bool = False
+    rounding: np.ndarray | None = field(default=None, compare=False)
+
+    def dip_threshold(self, d_eff: int, leniency: float = 1.0) -> float:
+        # The split direction is chosen by 2-means from the same points, which makes
+        # noise look bimodal on it, more so as dimensions grow: the level shrinks.
+        return min(1.0, leniency * self.dip_level) * min(1.0, (2.0 / d_eff) ** 2)
+
+    def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None, diagonal_ok=True,
+                 rows=None):
+        """Whether the split node is more than one cluster; its evidence and dip p-value.
+
+        ``diagonal_ok=False``: mixture evidence diagonal in the features does not count.
+        ``rows``: when the points are representatives (``reduced``), a uniform
+        sample of the rows they stand for.
+        """
+        spread = with_rounding(spread, self.rounding, X.shape)
+        t = X @ direction
+        t_spread = None if spread is None else spread @ direction**2
+        if self.validation == "full":
+            evidence = full_evidence(X, w, goes_right, self.tau, spread)
+        else:
+            evidence = axis_evidence(t, w, goes_right, self.tau, t_spread)
+        # Representatives of a reduced input are fewer than the rows they stand for,
+        # and the split direction was fitted to them: they, not the rows, are the
+        # sample size of the tests.
+        W = w.sum()
+        n_eff = self._sample_size(X, w)
+        # Rows' own spread is their rounding, uniform over the grid step; a
+        # representative's rows are nearer a normal group about its mean.
+        uniform = not self.reduced
+        _, p_value = dip_test(t, w, t_spread, sample_size=n_eff, uniform=uniform)
+        bimodal = p_value < self.dip_threshold(spanned_dims(X), leniency)
+        distinct = bimodal or (
+            self.trusts_mixture(X, w)
+            and min(evidence.scores) >= self.alpha
+            and self._clearly_better(evidence.dbic, W)
+            # Two Gaussians beat one on any skewed or heavy-tailed shape: they must also
+            # beat one cluster of such a shape along the split (two more parameters).
+            and self._clearly_better(evidence.dbic - 2.0 * unimodal_gain(t, w, t_spread, uniform) + 2.0 * np.log(W), W)
+            and (not evidence.diagonal or (diagonal_ok and not_one_gaussian(X, w, self.reduced, rows)))
+        )
+        return distinct, evidence, p_value
+
+    def trusts_mixture(self, X, w) -> bool:
+        """Whether the points are enough for mixture evidence: where a node has few
+        points per dimension a direction exists along which any split looks clean, and
+        the BIC's parameters outweigh any gain, so the evidence is read only with
+        MIXTURE_POINTS_PER_DIM points per spanned dimension."""
+        return self._sample_size(X, w) >= MIXTURE_POINTS_PER_DIM * spanned_dims(X)
+
+    def _sample_size(self, X, w) -> float:
+        W = w.sum()
+        return min(W, X.shape[0]) if self.reduced else W
+
+    def _clearly_better(self, dbic: float, W: float) -> bool:
+        return dbic > 0 and dbic / W > self.effect
+
+
+def spanned_dims(X) -> int:
+    """n points span at most n - 1 dimensions: that, not d, is what the 2-means
+    direction can be fitted to."""
+    return max(1, min(X.shape[1], X.shape[0] - 1))
+
+
+def not_one_gaussian(X, w, reduced=False, rows=None) -> bool:
+    """Whether the points are not (known to be) one Gaussian.
+
+    Two diagonal Gaussians side by side follow a correlation that one cannot, so they
+    read one Gaussian at an angle to the features as several clusters: diagonal
+    evidence is believed only where this holds.  Representatives' means are not a
+    sample of the rows (averaging shrinks the tails), so for them the test runs on
+    ``rows``, a sample of the rows they stand for; without one it is not made.
+    """
+    if reduced:
+        if rows is None:
+            return True
+        X, w = rows, np.ones(rows.shape[0])
+    step = -(-X.shape[0] // GAUSSIAN_CHECK_ROWS)
+    return not looks_gaussian(X[::step], w[::step], GAUSSIAN_LEVEL)
+
+
+@dataclass(frozen=True)
+class RowSample:
+    """Rows sampled uniformly from those that representatives stand for, by owner."""
+
+    rows: np.ndarray
+    owner: np.ndarray  # the representative (canonical row) each sampled row belongs to
+
+    def of(self, members: np.ndarray) -> np.ndarray:
+        """The sampled rows of the representatives ``members`` (indices or a mask)."""
+        mask = members
+        if members.dtype != bool:
+            mask = np.zeros(self.owner.max() + 1, dtype=bool)
+            mask[members] = True
+        return self.rows[mask[self.owner]]
+
+
+def rows_of(sample, members):
+    return None if sample is None else sample.of(members)
+
+
+def spread_of(spread, members):
+    return None if spread is None else spread[members]
+
+
+def with_rounding(spread, rounding, shape):
+    """The rows' within variance: their own spread plus the features' rounding."""
+    if rounding is None:
+        return spread
+    if spread is None:
+        # Contiguous, not a broadcast view: BLAS takes no zero strides (3x slower).
+        spread = np.zeros(shape)
+    return spread + rounding
+
+
+def gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
+    """Whether each of ``parts`` (index arrays or masks of rows) is one Gaussian, up to
+    the first that is not (the rest are not checked)."""
+    out = []
+    for members in parts:
+        out.append(not not_one_gaussian(X[members], w[members], reduced, rows_of(sample, members)))
+        if not out[-1]:
+            break
+    return out

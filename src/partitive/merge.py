@@ -1,0 +1,261 @@
+"""The merge step: neighbouring clusters that are one cluster become one.
+
+Each cluster and its nearest neighbours (by centre) are tested as a pair by the rule
+of growth (:class:`partitive.judge.Rule`) on the line through their centres; a pair
+that is one cluster is merged, most unimodal first, and Lloyd refines the partition
+again, until every neighbouring pair is distinct.  Two clusters that are each one
+Gaussian with a union that is not stay apart, as do two with empty space between
+them; in few features, flat pieces joined by rows as dense as they are (strokes of one
+shape) are merged.  Evidence: docs/method.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
+from .prepare import weighted_quantile
+from .refine import refine, weighted_centers
+from .tree import Merge
+
+
+#: Two pieces with an empty slab this many within-standard-deviations wide between
+#: them are never merged.  One cluster cut in two has no empty slab inside it beyond
+#: the spacing of its points, a small share of one deviation wherever it holds
+#: enough points to be judged.
+EMPTY_GAP = 3.0
+#: Each cluster's merge candidates are its nearest neighbours by centre distance.
+MERGE_NEIGHBOURS = 3
+#: The merge step's density (docs/method.md, "Shapes made of flat strokes"): a row's
+#: core distance holds at least this weight (and min_cluster_size), ...
+DENSITY_WEIGHT = 15
+#: ... found among this many neighbours, which are also the edges of its graph.
+DENSITY_NEIGHBOURS = 30
+#: Two flat pieces are one shape when most of each lies in one component of their
+#: union's rows joined at this fraction of the pieces' own density, or denser.
+JOIN_DENSITY = 0.5
+#: Density is read only where a row's neighbourhood is small beside its cluster: the
+#: median core distance at most this share of the cluster's RMS radius, and the cluster
+#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight (what 2-D needs; d dimensions
+#: need (1 / LOCAL_DENSITY)^d, 1e6 in 10-D, which the radius check enforces) ...
+LOCAL_DENSITY = 0.25
+#: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
+#: (it slows steeply with the number of features).
+DENSITY_MAX_FEATURES = 4
+
+
+def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
+    merges = []
+    density = _Density(X, w, min_cluster_size)
+    while True:
+        labels, centers, groups = drop_empty(labels, centers, groups, w)
+        if len(groups) == 1:
+            break
+        candidates = []
+        for i, j in _neighbour_pairs(centers):
+            in_pair = (labels == i) | (labels == j)
+            Xp, wp = X[in_pair], w[in_pair]
+            goes_right = labels[in_pair] == j
+            direction = centers[j] - centers[i]
+            norm = np.linalg.norm(direction)
+            small = min(wp[~goes_right].sum(), wp[goes_right].sum()) < min_cluster_size
+            test = "pair"
+            if norm == 0:
+                distinct, dbic, p_value = False, 0.0, 1.0
+            else:
+                distinct, evidence, p_value = rule.evaluate(
+                    Xp, wp, goes_right, direction / norm,
+                    spread=spread_of(spread, in_pair), rows=rows_of(sample, in_pair),
+                )
+                dbic = evidence.dbic
+                # Lloyd fitted the two centres to these very points, which deepens the
+                # dip of one blob cut in two.  A pair that one Gaussian describes
+                # better than two (dBIC <= 0) is one cluster, where its points are
+                # enough to tell (with few points in many dimensions the BIC's
+                # parameters outweigh any gain, and well-apart groups would merge).
+                distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
+                # The guards that keep one skewed cluster whole also merged real
+                # clusters that touch through a bridge of points: two that are each
+                # one Gaussian, with a union that is not, are two clusters.
+                if not distinct and dbic > 0 and not small:
+                    distinct = not_one_gaussian(
+                        Xp, wp, rule.reduced, rows_of(sample, in_pair)
+                    ) and all(gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample))
+                # Empty space between the two, along the line through their centres,
+                # is a valley however few points either holds: a far small group is
+                # a cluster, whatever the tests' power on it.
+                if not distinct and not small and _empty_between(
+                    Xp @ (direction / norm), wp, goes_right, with_rounding(spread_of(spread, in_pair), rule.rounding, Xp.shape), direction / norm
+                ):
+                    distinct = True
+                # Pieces of one shape made of flat strokes (letters) are bimodal on
+                # the line through their centres and unlike one Gaussian, yet joined by
+                # a path as dense as they are; touching Gaussians are joined too, but
+                # their density peaks at their centres.  (A pair kept apart just above
+                # is two Gaussians, which this never merges.)
+                elif distinct and not small and density.one_shape(
+                    labels == i, labels == j
+                ) and not all(gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample)):
+                    distinct, test = False, "density"
+            if small or not distinct:
+                # Too-small pieces first, then the pair that looks most like one cluster.
+                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
+        if not candidates:
+            break
+        candidates.sort(key=lambda c: c[0])
+        used = set()
+        for _, i, j, p_value, dbic, test in candidates:
+            if i in used or j in used:
+                continue
+            used.update((i, j))
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=float(p_value), dbic=float(dbic), test=test))
+            labels[labels == j] = i
+            groups[i] = tuple(sorted(groups[i] + groups[j]))
+            groups[j] = ()
+        centers = weighted_centers(X, w, labels, centers)
+        labels, centers, groups = drop_empty(labels, centers, groups, w)
+        labels, centers = refine(X, w, centers)
+    return labels, centers, groups, merges
+
+
+class _Density:
+    """Density read from each row's neighbours, for telling pieces of one shape.
+
+    A row's *core distance* is the radius that holds at least ``min_cluster_size``
+    and DENSITY_WEIGHT of weight around it (the row included; at most
+    DENSITY_NEIGHBOURS other rows are looked at); density falls as its ``dim``-th
+    power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
+    likelihood estimate from the same neighbours, in MacKay and Ghahramani's pooled
+    form), not the number of features (tens of features often span a few).  Weights
+    are read in the units of ``min_cluster_size``: rows each heavier than it have no
+    neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
+    """
+
+    def __init__(self, X, w, min_cluster_size):
+        self.X, self.w = X, w
+        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
+        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
+        if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
+            self.k = 0
+        self.core = None
+
+    def _search(self):
+        """The k-NN search, made once, when a first pair needs it."""
+        from scipy.spatial import cKDTree
+        from scipy.special import polygamma
+
+        X, w = self.X, self.w
+        dist, idx = cKDTree(X).query(X, self.k + 1)
+        reached = np.cumsum(w[idx], axis=1) >= self.min_weight
+        at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
+        self.core = dist[np.arange(X.shape[0]), at]
+        # The log of a k-NN density estimate from n neighbours scatters by
+        # sqrt(trigamma(n)) (about 1 / sqrt(n)).
+        self.scatter = float(np.sqrt(polygamma(1, max(1.0, float(np.median(at))))))
+        self.dist, self.idx = dist[:, 1:], idx[:, 1:]
+        # Distinct rows can still be at distance 0 to the k-d tree (closer than about
+        # 1e-154 of the data's scale); such rows say nothing of the dimension.
+        apart = self.dist[:, 0] > 0
+        mean_log = np.log(self.dist[apart, -1:] / self.dist[apart, :-1]).mean(axis=1)
+        informative = mean_log[np.isfinite(mean_log) & (mean_log > 0)]
+        self.dim = float(X.shape[1])
+        if informative.size:
+            self.dim = float(np.clip(1.0 / informative.mean(), 1.0, X.shape[1]))
+
+    def one_shape(self, a, b) -> bool:
+        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
+        half of each lies in one component of their union's rows joined at half the
+        pieces' median density or denser."""
+        if self.k < 2:
+            return False
+        if self.core is None:
+            self._search()
+        typical_a, typical_b = self._flat(a), self._flat(b)
+        if typical_a is None or typical_b is None:
+            return False
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        rows = np.flatnonzero(a | b)
+        local = np.full(a.size, -1)
+        local[rows] = np.arange(rows.size)
+        # HDBSCAN's mutual reachability: an edge is as long as the larger of its length
+        # and its two ends' core distances, so a path through sparse rows is long.
+        src = np.repeat(rows, self.k)
+        dst = self.idx[rows].ravel()
+        reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
+        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
+        # On a lattice edges as long as the level abound: rounding must not decide them.
+        keep = (local[dst] >= 0) & (reach <= level * (1 + 1e-9))
+        graph = coo_matrix(
+            (np.ones(keep.sum()), (local[src[keep]], local[dst[keep]])), shape=(rows.size,) * 2
+        )
+        _, component = connected_components(graph, directed=False)
+        in_a, w = a[rows], self.w[rows]
+        share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
+        share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
+        return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
+
+    def _flat(self, members):
+        """The cluster's median core distance if it is flat, else None.
+
+        Flat: its densest tenth of rows is not much denser than its median row, less
+        than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
+        as a k-NN estimate sees them; and its neighbourhoods are small beside it.  A
+        Gaussian's densest tenth is exp((chi2_d(0.5) - chi2_d(0.1)) / 2) times denser
+        than its median row (1.8x in 2-D); a cluster in noise, far more.
+        """
+        from scipy.stats import chi2, norm
+
+        rows = np.flatnonzero(members)
+        X, w, core = self.X[rows], self.w[rows], self.core[rows]
+        typical = weighted_quantile(core, w, 0.5)
+        dense = weighted_quantile(core, w, 0.1)
+        radius = np.sqrt(w @ ((X - w @ X / w.sum()) ** 2).sum(axis=1) / w.sum())
+        if not (0 < dense and typical <= LOCAL_DENSITY * radius
+                and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
+            return None
+        flat = np.exp(norm.ppf(0.9) * self.scatter)
+        gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
+        return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
+
+
+def _empty_between(t, w, goes_right, spread, direction) -> bool:
+    """Whether an empty slab at least EMPTY_GAP standard deviations wide (the two
+    sides' pooled spread along ``direction``) separates the projections ``t`` of the
+    two sides (``goes_right``: the far side).  A point standing for a group of rows
+    (``spread``: its per-feature variance) reaches two of its deviations either way."""
+    along = np.zeros_like(t) if spread is None else spread @ direction**2
+    reach = 2.0 * np.sqrt(along)
+    gap = np.min((t - reach)[goes_right]) - np.max((t + reach)[~goes_right])
+    if gap <= 0:
+        return False
+    within = 0.0
+    for side in (~goes_right, goes_right):
+        ts, ws = t[side], w[side]
+        within += ws @ ((ts - ws @ ts / ws.sum()) ** 2 + along[side])
+    return gap > EMPTY_GAP * np.sqrt(within / w.sum())
+
+
+def _neighbour_pairs(centers):
+    from scipy.spatial.distance import cdist
+
+    k = centers.shape[0]
+    # Pair by pair, so no k x k x d array (1 GB for 400 leaves in 768-D).
+    sq = cdist(centers, centers, "sqeuclidean")
+    np.fill_diagonal(sq, np.inf)
+    pairs = set()
+    for i in range(k):
+        for j in np.argsort(sq[i], kind="stable")[:MERGE_NEIGHBOURS]:
+            if np.isfinite(sq[i, j]):
+                pairs.add((min(i, int(j)), max(i, int(j))))
+    return sorted(pairs)
+
+
+def drop_empty(labels, centers, groups, w):
+    alive = [c for c in range(len(groups)) if groups[c] and w[labels == c].sum() > 0]
+    if len(alive) == len(groups):
+        return labels, centers, groups
+    remap = np.full(len(groups), -1)
+    remap[alive] = np.arange(len(alive))
+    return remap[labels], centers[alive], [groups[c] for c in alive]

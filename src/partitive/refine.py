@@ -1,0 +1,69 @@
+"""Refinement: weighted Lloyd iterations from the tree's leaves, past strays.
+
+A 2-means cut high in the tree can pass through a cluster; Lloyd moves each boundary to
+where the points are.  A few far outliers must not pull a centre onto themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mixture import group_sums
+from .tree import nearest_center
+
+
+#: Lloyd iterations for the global refinement; it converges long before on real data.
+MAX_REFINE_ITER = 300
+#: A node's 2-means may cut off this many groups of strays (each lighter than
+#: ``min_cluster_size``) before the node is left whole; each cut costs a 2-means.
+MAX_STRAY_CUTS = 8
+
+
+def refine(X, w, centers):
+    """Weighted Lloyd from the given centres; labels are exactly nearest(centres)."""
+    labels = nearest_center(X, centers)
+    for _ in range(MAX_REFINE_ITER):
+        centers = weighted_centers(X, w, labels, centers)
+        new = nearest_center(X, centers)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels, centers
+
+
+def refine_past_strays(X, w, leaf_of, centroids, min_cluster_size):
+    """Lloyd from the leaves' centroids, past strays (``leaf_of``: each row's leaf, as
+    an index into ``centroids``).
+
+    A few far outliers sit in the leaf nearest them and pull its centroid; Lloyd then
+    moves that centre onto them alone, and the cluster it stood for joins a neighbour
+    (3 blobs and 3 outliers came back as 2 clusters).  So where Lloyd ends with
+    clusters lighter than ``min_cluster_size``, their points are strays: weightless
+    in every centre, and Lloyd runs again, at most MAX_STRAY_CUTS times, with each
+    light cluster's centre put back at its leaf's centroid without the strays (where
+    the cluster it lost stands) and the other centres where Lloyd left them.  (Going
+    back to every leaf's centroid replayed the whole descent each time: in 384-D,
+    where Lloyd drains pieces of one cluster one at a time, 6 restarts of ~40
+    iterations.)  Strays are labelled by the nearest centre like every point.
+    """
+    labels, centers = refine(X, w, centroids)
+    weight = w
+    for _ in range(MAX_STRAY_CUTS):
+        light = np.bincount(labels, weights=weight, minlength=centroids.shape[0]) < min_cluster_size
+        strays = light[labels] & (weight > 0)
+        if not strays.any():
+            break
+        weight = np.where(strays, 0.0, weight)
+        restart = np.where(light[:, None], weighted_centers(X, weight, leaf_of, centroids), centers)
+        labels, centers = refine(X, weight, restart)
+    return labels, centers
+
+
+def weighted_centers(X, w, labels, previous):
+    k = previous.shape[0]
+    W = np.bincount(labels, weights=w, minlength=k)
+    sums = group_sums(X, labels, k, w)
+    centers = previous.copy()
+    filled = W > 0
+    centers[filled] = sums[filled] / W[filled, None]
+    return centers
