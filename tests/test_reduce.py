@@ -8,7 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP, DataError, open_dataset
 from partitive.datasets import well_separated_blobs
-from partitive.reduce import array_chunks, reduce
+from partitive.reduce import Codebook, array_chunks, reduce
 
 
 def reduced(m=300, **kw):
@@ -149,7 +149,7 @@ def test_default_smallest_cluster_stops_growing_with_n():
     settings = PPP()._tree_settings
     assert settings(1_000.0)["min_cluster_size"] == 5
     assert settings(20_000.0)["min_cluster_size"] == 20
-    assert settings(1e6)["min_cluster_size"] == settings(1e8)["min_cluster_size"] == 100
+    assert settings(1e6)["min_cluster_size"] == settings(1e8)["min_cluster_size"] == 50
 
 
 def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
@@ -305,19 +305,53 @@ def test_a_bad_chunk_leaves_no_label_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.csv"]
 
 
-def test_far_groups_of_a_geometric_size_range_are_not_merged():
-    # 64 blobs 1.5 sd wide in 32-D, sizes falling a hundredfold: each small blob holds
-    # few representatives, too few for the pair test's dip, but empty space separates
-    # it from its neighbours, so the merge step keeps it apart.
+def test_far_groups_of_a_geometric_size_range_are_found_exactly():
+    # 64 blobs 1.5 sd wide in 32-D, sizes falling a hundredfold (71 to 7,000 rows):
+    # empty space separates each from the rest, however few representatives it has,
+    # and the tree's cuts that spread a small blob over several leaves are mended by
+    # growing again the leaf that gathers its pieces.
     rng = np.random.default_rng(11)
     centres = rng.uniform(-10, 10, (64, 32))
     share = np.geomspace(1, 0.01, 64)
     truth = rng.choice(64, 100_000, p=share / share.sum())
     X = centres[truth] + 1.5 * rng.standard_normal((100_000, 32))
     model = PPP().fit(X)
-    sizes = np.bincount(truth, minlength=64)
-    majority = np.array([np.bincount(model.labels_[truth == b]).argmax() for b in range(64)])
-    heavy = sizes >= 140
-    # Every blob of at least 140 rows is the majority of a cluster of its own.
-    for b in np.flatnonzero(heavy):
-        assert np.sum(majority[heavy] == majority[b]) == 1, sizes[b]
+    # The smallest blob is a cluster by the default smallest size.
+    assert np.bincount(truth).min() >= PPP()._tree_settings(1e5)["min_cluster_size"]
+    assert model.n_clusters_ == 64
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+
+
+def test_a_far_group_with_few_seeds_gets_its_own_seeds():
+    # A far group's few seeds join the coarse group of a seed in another region; its
+    # rows, nearest other coarse seeds, would land with that region's rows and make
+    # representatives standing in the empty space between.
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        far = np.r_[30.0, np.zeros(7)]
+        codebook = Codebook(np.vstack([3 * rng.standard_normal((400, 8)), far + 0.5 * rng.standard_normal((3, 8))]))
+        rows = far + 0.5 * rng.standard_normal((2000, 8))
+        assert (codebook.assign(rows) >= 400).all()
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n=st.sampled_from([2_000, 20_000, 60_000]),
+    d=st.integers(2, 8),
+    rows=st.integers(60, 400),
+    seed=st.integers(0, 2**16),
+)
+def test_a_far_group_of_a_few_hundred_rows_is_a_cluster_at_any_n(n, d, rows, seed):
+    # Three blobs and a group of `rows` rows 40 deviations from them: empty space
+    # makes it a cluster, in 2,000 rows or in 60,000 (reduced) alike.
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((4, d))
+    centres[1:3, 0] = [8.0, 16.0]
+    centres[3, 1] = 40.0
+    sizes = [(n - rows) // 3] * 2 + [n - rows - 2 * ((n - rows) // 3), rows]
+    truth = np.repeat(np.arange(4), sizes)
+    X = centres[truth] + rng.standard_normal((n, d))
+    labels = PPP().fit(X).labels_
+    assert adjusted_rand_score(truth, labels) > 0.99
+    far = labels[truth == 3]
+    assert (far == far[0]).all() and not np.isin(far[0], labels[truth != 3])

@@ -25,16 +25,13 @@ REDUCE_ABOVE_FEATURES = 32
 
 #: Smallest cluster when min_cluster_size is None: this share of the (weighted) data,
 #: at least MIN_CLUSTER_FLOOR and at most MIN_CLUSTER_CAP rows.  A share alone grows
-#: with n: a group of a few hundred rows far from all others, a cluster in a small
-#: data set, became strays in a large one, and 2-means cut the rest of its node past
-#: it until the node stopped whole, with the group inside.  Whether a group is a
-#: cluster is for the split tests to say.  The cap is not lower because the merge
-#: step reads densities in units of this weight: on reduced input, a few
-#: representatives' weight made the density of chains of thin clusters too noisy to
-#: keep them apart.
+#: with n: a group of a hundred rows far from all others, a cluster in a small data
+#: set, became strays in a large one, and 2-means cut the rest of its node past it
+#: until the node stopped whole, with the group inside.  Whether a group is a cluster
+#: is for the split tests to say; the cap only keeps a handful of rows from being one.
 MIN_CLUSTER_SHARE = 0.001
 MIN_CLUSTER_FLOOR = 5
-MIN_CLUSTER_CAP = 100
+MIN_CLUSTER_CAP = 50
 
 
 class PPP(ClusterMixin, BaseEstimator):
@@ -66,11 +63,10 @@ class PPP(ClusterMixin, BaseEstimator):
         ``alpha`` for the mixture evidence to support a split.
     min_cluster_size : float or None, default=None
         Smallest (weighted) cluster; ``None`` means ``ceil(0.001 * n)`` rows, at least 5
-        and at most 100: a group of a few hundred rows far from everything else is a
+        and at most 50: a group of a hundred rows far from everything else is a
         cluster in 1e4 rows and in 1e8 alike, so the default does not grow with n
-        beyond 100,000 rows.  A group smaller than this is strays, labelled with the
-        nearest cluster.  (Not lower: the merge step reads densities in units of it,
-        and on reduced input a few representatives' weight is too little to read.)
+        beyond 50,000 rows.  A group smaller than this is strays, labelled with the
+        nearest cluster.
     max_clusters : int or None, default=None
         Stop growing at this many leaves.
     n_clusters : int or None, default=None

@@ -56,6 +56,8 @@ GROW_LENIENCY = 4.0
 #: all look like one cluster: a 2-means projection of a node holding many clusters
 #: superimposes them and can look unimodal while its children's do not.
 LOOKAHEAD_DEPTH = 2
+#: Leaves whose rows the refinement changed are grown again at most this many times.
+REGROW_ROUNDS = 2
 
 
 def fit_tree(
@@ -196,13 +198,31 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         rounding = grid_rounding(Xu, wu, sample)
     rule = replace(rule, reduced=spread is not None, rounding=rounding)
     rows = None if sample is None else RowSample(sample, inverse.ravel())
-    nodes, leaf_of = _grow(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
-    leaves = _leaf_order(nodes)
-    centers = np.vstack([nodes[i]["centroid"] for i in leaves])
+    growth = _Growth(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
+    for round_ in range(REGROW_ROUNDS + 1):
+        nodes, leaf_of = growth.nodes, growth.leaf_of
+        leaves = _leaf_order(nodes)
+        centers = np.vstack([nodes[i]["centroid"] for i in leaves])
+        position = np.empty(len(nodes), dtype=np.intp)
+        position[leaves] = np.arange(len(leaves))
+        labels, centers = refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size)
+        # A cut high in the tree can cut a small group in pieces, each too light to be
+        # split off where it landed; Lloyd gathers the pieces with the nearest leaf,
+        # which is grown again on its new rows where they are enough for a cluster.
+        gained = np.bincount(labels, weights=wu * (position[leaf_of] != labels), minlength=len(leaves))
+        changed = {
+            leaf: np.flatnonzero(labels == c) for c, leaf in enumerate(leaves)
+            if gained[c] >= min_cluster_size
+        }
+        if n_clusters is not None or not changed or round_ == REGROW_ROUNDS:
+            break
+        n_before = len(nodes)
+        # Every row now belongs to its refined cluster's leaf.
+        growth.leaf_of[:] = np.asarray(leaves)[labels]
+        growth.reopen(changed)
+        if len(growth.nodes) == n_before:
+            break
     groups = [(i,) for i in leaves]
-    position = np.empty(len(nodes), dtype=np.intp)
-    position[leaves] = np.arange(len(leaves))
-    labels, centers = refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size)
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
     merges = []
@@ -220,93 +240,112 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     return tree, labels[inverse], leaf_of[inverse]
 
 
-def _grow(X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None):
-    """Grow largest node first; return the node records (dicts, in id order) and the
-    leaf of every row."""
-    nodes = []
-    leaf_of = np.empty(X.shape[0], dtype=np.intp)
-    members = {}
-    one_gaussian = {}  # node id -> whether it is one Gaussian, where already checked
-    examined = _Examined(X, w, spread, rule, min_cluster_size, sample)
+class _Growth:
+    """Growth, largest node first: the node records (dicts, in id order) and the leaf of
+    every row.  :meth:`reopen` grows a leaf again on other members."""
 
-    def add(idx, parent, depth):
-        node_id = len(nodes)
-        Xs, ws = X[idx], w[idx]
-        W = ws.sum()
-        centroid = ws @ Xs / W
-        variance = _variance(Xs, ws, centroid, spread_of(spread, idx))
-        nodes.append(
-            dict(id=node_id, parent=parent, depth=depth, weight=float(W), centroid=centroid,
-                 variance=variance, sse=float(variance.sum() * W), accepted=False,
-                 reason="not examined", children=None, direction=None, threshold=None,
-                 dbic=None, scores=None, p_value=None)
-        )
-        members[node_id] = idx
+    def __init__(self, X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None):
+        self.X, self.w, self.spread, self.rule, self.sample = X, w, spread, rule, sample
+        self.n_clusters = n_clusters
+        self.cap = n_clusters if n_clusters is not None else max_clusters
+        self.nodes = []
+        self.leaf_of = np.empty(X.shape[0], dtype=np.intp)
+        self.members = {}
+        self.one_gaussian = {}  # node id -> whether it is one Gaussian, where already checked
+        self.examined = _Examined(X, w, spread, rule, min_cluster_size, sample)
+        self.n_leaves = 1
+        self._run([self._add(np.arange(X.shape[0]), None, 0)])
+
+    def _add(self, idx, parent, depth):
+        node_id = len(self.nodes)
+        self.nodes.append(dict(id=node_id, parent=parent, depth=depth))
+        self._describe(node_id, idx)
         return node_id
 
-    # Max-heap on weight; ties go to the smaller id, so the order is fully determined.
-    heap = [(-float(w.sum()), add(np.arange(X.shape[0]), None, 0))]
-    n_leaves = 1
-    cap = n_clusters if n_clusters is not None else max_clusters
-    while heap:
-        _, node_id = heapq.heappop(heap)
-        node = nodes[node_id]
-        idx = members[node_id]
-        # Every node is popped, children after parents: the last node written is the leaf.
-        leaf_of[idx] = node_id
-        if cap is not None and n_leaves >= cap:
-            node["reason"] = "cluster cap reached"
-            continue
-        if idx.size == 1:  # rows are distinct (canonical_rows)
-            node["reason"] = "all points identical"
-            continue
-        split, core, left, right = examined.split(idx)
-        if split is None:
-            node["reason"] = "child below min_cluster_size"
-            continue
-        node["direction"], node["threshold"] = split.direction, split.threshold
-        if n_clusters is not None:
-            distinct, evidence, p_value = True, None, None
-        else:
-            distinct, evidence, p_value = examined.test(idx)
-            node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
-        known = one_gaussian.pop(node_id, None)
-        # Read by the rule below (dBIC > 0) and, with full validation, by the look-ahead.
-        not_gaussian = (
-            not distinct and n_clusters is None and (evidence.dbic > 0 or rule.validation == "full")
-            and (not_one_gaussian(X[idx], w[idx], rule.reduced, rows_of(sample, idx)) if known is None else not known)
+    def _describe(self, node_id, idx):
+        Xs, ws = self.X[idx], self.w[idx]
+        W = ws.sum()
+        centroid = ws @ Xs / W
+        variance = _variance(Xs, ws, centroid, spread_of(self.spread, idx))
+        self.nodes[node_id].update(
+            weight=float(W), centroid=centroid, variance=variance, sse=float(variance.sum() * W),
+            accepted=False, reason="not examined", children=None, direction=None, threshold=None,
+            dbic=None, scores=None, p_value=None,
         )
-        # Two sides that are each one Gaussian, of a node that is not, are two clusters
-        # when two Gaussians describe the node better (dBIC > 0), whatever the guards
-        # against one skewed cluster say (its pieces are not Gaussian).
-        sides_gaussian = []
-        if not_gaussian and evidence.dbic > 0:
-            sides_gaussian = gaussian_parts(X, w, (left, right), rule.reduced, sample)
-            distinct = all(sides_gaussian)
-        # A node refused although it is not one Gaussian may still hold clusters that
-        # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
-        # cut flat on one side), and a refusal on full covariances is not overruled by
-        # diagonal evidence below it, which reads correlation as clusters.
-        if not distinct and n_clusters is None and (rule.validation != "full" or not_gaussian):
-            refused_on_full_covariances = not evidence.diagonal
-            distinct = any(
-                _split_below(examined, side, LOOKAHEAD_DEPTH, not refused_on_full_covariances)
-                for side in (left, right)
+        self.members[node_id] = idx
+
+    def reopen(self, leaves):
+        """Grow again the leaves given as ``{leaf id: its rows' indices}``: after the
+        refinement a leaf holds rows that the tree's cuts had spread over several
+        leaves, too few in each to be split off there."""
+        for node_id, idx in leaves.items():
+            self._describe(node_id, idx)
+        self._run(sorted(leaves))
+
+    def _run(self, roots):
+        X, w, rule, sample, examined = self.X, self.w, self.rule, self.sample, self.examined
+        n_clusters, nodes, members = self.n_clusters, self.nodes, self.members
+        # Max-heap on weight; ties go to the smaller id, so the order is fully determined.
+        heap = [(-nodes[r]["weight"], r) for r in roots]
+        heapq.heapify(heap)
+        while heap:
+            _, node_id = heapq.heappop(heap)
+            node = nodes[node_id]
+            idx = members[node_id]
+            # Every node is popped, children after parents: the last node written is the leaf.
+            self.leaf_of[idx] = node_id
+            if self.cap is not None and self.n_leaves >= self.cap:
+                node["reason"] = "cluster cap reached"
+                continue
+            if idx.size == 1:  # rows are distinct (canonical_rows)
+                node["reason"] = "all points identical"
+                continue
+            split, core, left, right = examined.split(idx)
+            if split is None:
+                node["reason"] = "child below min_cluster_size"
+                continue
+            node["direction"], node["threshold"] = split.direction, split.threshold
+            if n_clusters is not None:
+                distinct, evidence, p_value = True, None, None
+            else:
+                distinct, evidence, p_value = examined.test(idx)
+                node.update(dbic=evidence.dbic, scores=evidence.scores, p_value=p_value)
+            known = self.one_gaussian.pop(node_id, None)
+            # Read by the rule below (dBIC > 0) and, with full validation, by the look-ahead.
+            not_gaussian = (
+                not distinct and n_clusters is None and (evidence.dbic > 0 or rule.validation == "full")
+                and (not_one_gaussian(X[idx], w[idx], rule.reduced, rows_of(sample, idx)) if known is None else not known)
             )
-        if not distinct:
-            node["reason"] = "one cluster"
-        else:
-            depth = node["depth"] + 1
-            children = (add(left, node_id, depth), add(right, node_id, depth))
-            node.update(accepted=True, reason="split", children=children)
-            # A child's own check reads the same rows: it is not made twice.
-            one_gaussian.update(zip(children, sides_gaussian))
-            n_leaves += 1
-            for child in children:
-                heapq.heappush(heap, (-nodes[child]["weight"], child))
-        del members[node_id]
-        examined.forget(idx)
-    return nodes, leaf_of
+            # Two sides that are each one Gaussian, of a node that is not, are two clusters
+            # when two Gaussians describe the node better (dBIC > 0), whatever the guards
+            # against one skewed cluster say (its pieces are not Gaussian).
+            sides_gaussian = []
+            if not_gaussian and evidence.dbic > 0:
+                sides_gaussian = gaussian_parts(X, w, (left, right), rule.reduced, sample)
+                distinct = all(sides_gaussian)
+            # A node refused although it is not one Gaussian may still hold clusters that
+            # its split superimposes.  The halves of one Gaussian are not Gaussian (each is
+            # cut flat on one side), and a refusal on full covariances is not overruled by
+            # diagonal evidence below it, which reads correlation as clusters.
+            if not distinct and n_clusters is None and (rule.validation != "full" or not_gaussian):
+                refused_on_full_covariances = not evidence.diagonal
+                distinct = any(
+                    _split_below(examined, side, LOOKAHEAD_DEPTH, not refused_on_full_covariances)
+                    for side in (left, right)
+                )
+            if not distinct:
+                node["reason"] = "one cluster"
+            else:
+                depth = node["depth"] + 1
+                children = (self._add(left, node_id, depth), self._add(right, node_id, depth))
+                node.update(accepted=True, reason="split", children=children)
+                # A child's own check reads the same rows: it is not made twice.
+                self.one_gaussian.update(zip(children, sides_gaussian))
+                self.n_leaves += 1
+                for child in children:
+                    heapq.heappush(heap, (-nodes[child]["weight"], child))
+            del members[node_id]
+            examined.forget(idx)
 
 
 class _Examined:

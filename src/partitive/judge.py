@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .prepare import weighted_quantile
 from .validate import axis_evidence, dip_test, full_evidence, looks_gaussian, unimodal_gain
 
 
@@ -29,6 +30,16 @@ GAUSSIAN_LEVEL = 0.001
 #: Gaussian for departures too small to matter (a cut edge, a few strays), as a BIC
 #: difference grows with n alone (docs/method.md).
 GAUSSIAN_CHECK_ROWS = 2000
+#: Two sides with an empty slab this many standard deviations wide between them are
+#: two clusters, however few their rows.  One cluster cut in two by a 2-means
+#: direction fitted to its rows has no such slab inside it once it holds
+#: EMPTY_GAP_ROWS rows (and at least as many as the dimensions it spans): fewer rows
+#: leave gaps that wide between random points along a fitted direction.  The rows, not
+#: the representatives, count: a representative's reach spans its own rows.
+EMPTY_GAP = 3.0
+EMPTY_GAP_ROWS = 60
+#: A normal deviation is this many median absolute deviations.
+MAD_TO_SD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,8 @@ class Rule:
         uniform = not self.reduced
         _, p_value = dip_test(t, w, t_spread, sample_size=n_eff, uniform=uniform)
         bimodal = p_value < self.dip_threshold(spanned_dims(X), leniency)
-        distinct = bimodal or (
+        apart = empty_between(t, w, goes_right, t_spread, spanned_dims(X))
+        distinct = bimodal or apart or (
             self.trusts_mixture(X, w)
             and min(evidence.scores) >= self.alpha
             and self._clearly_better(evidence.dbic, W)
@@ -102,6 +114,32 @@ class Rule:
 
     def _clearly_better(self, dbic: float, W: float) -> bool:
         return dbic > 0 and dbic / W > self.effect
+
+
+def empty_between(t, w, goes_right, spread=None, n_dims=1) -> bool:
+    """Whether an empty slab wider than EMPTY_GAP standard deviations of either side
+    (the wider) separates the projections ``t`` of the two sides (``goes_right``: the
+    far side), with at least EMPTY_GAP_ROWS rows (``w``) and ``n_dims``.
+
+    A point standing for a group of rows (``spread``: their variance along the
+    projection) reaches two of its deviations either way.  The wider side's deviation,
+    not the pooled one: a skewed cluster's sparse tail cut off by 2-means is as spread
+    as the gap before it, a far group is compact.
+    """
+    if w.sum() < max(EMPTY_GAP_ROWS, n_dims):
+        return False
+    along = np.zeros_like(t) if spread is None else spread
+    reach = 2.0 * np.sqrt(along)
+    gap = np.min((t - reach)[goes_right]) - np.max((t + reach)[~goes_right])
+    if gap <= 0:
+        return False
+    deviation = 0.0
+    for side in (~goes_right, goes_right):
+        ts, ws = t[side], w[side]
+        centre = weighted_quantile(ts, ws, 0.5)
+        spread = weighted_quantile(np.abs(ts - centre), ws, 0.5) * MAD_TO_SD
+        deviation = max(deviation, np.sqrt(spread**2 + ws @ along[side] / ws.sum()))
+    return gap > EMPTY_GAP * deviation
 
 
 def spanned_dims(X) -> int:

@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
+from .judge import empty_between, gaussian_parts, not_one_gaussian, rows_of, spanned_dims, spread_of, with_rounding
 from .prepare import weighted_quantile
 from .refine import refine, weighted_centers
 from .tree import Merge
 
 
-#: Two pieces with an empty slab this many within-standard-deviations wide between
-#: them are never merged.  One cluster cut in two has no empty slab inside it beyond
-#: the spacing of its points, a small share of one deviation wherever it holds
-#: enough points to be judged.
-EMPTY_GAP = 3.0
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
 #: The merge step's density (docs/method.md, "Shapes made of flat strokes"): a row's
@@ -84,8 +79,9 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
                 # Empty space between the two, along the line through their centres,
                 # is a valley however few points either holds: a far small group is
                 # a cluster, whatever the tests' power on it.
-                if not distinct and not small and _empty_between(
-                    Xp @ (direction / norm), wp, goes_right, with_rounding(spread_of(spread, in_pair), rule.rounding, Xp.shape), direction / norm
+                if not distinct and not small and empty_between(
+                    Xp @ (direction / norm), wp, goes_right, _along(spread_of(spread, in_pair), rule, Xp.shape, direction / norm),
+                    spanned_dims(Xp),
                 ):
                     distinct = True
                 # Pieces of one shape made of flat strokes (letters) are bimodal on
@@ -133,7 +129,9 @@ class _Density:
 
     def __init__(self, X, w, min_cluster_size):
         self.X, self.w = X, w
-        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT)
+        # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
+        # few representatives' weight reads the density of thin chains too noisily).
+        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
         if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
             self.k = 0
@@ -220,21 +218,9 @@ class _Density:
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
 
 
-def _empty_between(t, w, goes_right, spread, direction) -> bool:
-    """Whether an empty slab at least EMPTY_GAP standard deviations wide (the two
-    sides' pooled spread along ``direction``) separates the projections ``t`` of the
-    two sides (``goes_right``: the far side).  A point standing for a group of rows
-    (``spread``: its per-feature variance) reaches two of its deviations either way."""
-    along = np.zeros_like(t) if spread is None else spread @ direction**2
-    reach = 2.0 * np.sqrt(along)
-    gap = np.min((t - reach)[goes_right]) - np.max((t + reach)[~goes_right])
-    if gap <= 0:
-        return False
-    within = 0.0
-    for side in (~goes_right, goes_right):
-        ts, ws = t[side], w[side]
-        within += ws @ ((ts - ws @ ts / ws.sum()) ** 2 + along[side])
-    return gap > EMPTY_GAP * np.sqrt(within / w.sum())
+def _along(spread, rule, shape, direction):
+    spread = with_rounding(spread, rule.rounding, shape)
+    return None if spread is None else spread @ direction**2
 
 
 def _neighbour_pairs(centers):

@@ -159,6 +159,9 @@ RARE_RATIO = 2.0
 RARE_SHARE = 0.5
 #: Coarse groups searched for a seed's neighbours.
 RARE_PROBES = 8
+#: A row further from its seed than this many times the seed's distance to its
+#: RARE_NEAR-th nearest seed is searched again exactly (:meth:`Codebook.assign`).
+SPACING_FACTOR = 2.0
 
 
 class Codebook:
@@ -203,6 +206,13 @@ class Codebook:
         self.scale = np.ldexp(1.0, exponent)
         self.inverse_scale = np.ldexp(1.0, -exponent)
         self.absolute_seeds = seeds
+        # The largest distance from a coarse seed to a seed of its group: no seed of a
+        # group is nearer a row than its distance to the coarse seed minus this.
+        self.coarse_radius = np.array([
+            np.sqrt(np.max(((keys[members] - keys[g]) ** 2).sum(axis=1))) for g, members in enumerate(self.members)
+        ])
+        self._neighbours = None
+        self._seed_spacing = None
 
     def rare(self) -> np.ndarray:
         """Which seeds stand in rare regions (see RARE_NEIGHBOURS), a function of the
@@ -210,11 +220,33 @@ class Codebook:
         m, d = self.seeds.shape
         if m <= RARE_NEIGHBOURS:
             return np.zeros(m, dtype=bool)
-        # A seed's neighbours are sought among the seeds of its RARE_PROBES nearest
-        # coarse groups, as rows' seeds are: all pairs would cost m^2.
+        nearest = self._neighbour_distances()
+        closest = np.maximum(nearest[:, :RARE_NEAR], np.finfo(float).tiny)
+        near, far = closest[:, -1], nearest[:, RARE_NEIGHBOURS - 1]
+        # The seeds' dimension, not the features': rows on a few grid values of some
+        # features spread in fewer dimensions, and their seeds' far neighbours are
+        # farther than d would have them.  The median of each seed's maximum-likelihood
+        # estimate from its nearest distances (Levina and Bickel), within [1, d].
+        logs = np.log(near[:, None] / closest[:, :-1]).sum(axis=1) / 2.0  # squared distances
+        estimates = (RARE_NEAR - 1) / logs[logs > 0]
+        dims = float(np.clip(np.median(estimates), 1.0, d)) if estimates.size else float(d)
+        ratio = RARE_RATIO * (RARE_NEIGHBOURS / RARE_NEAR) ** (1.0 / dims)
+        return far > ratio * ratio * near
+
+    def _neighbour_distances(self) -> np.ndarray:
+        """Each seed's squared distances to other seeds, its RARE_NEAR nearest first
+        (ascending) and its RARE_NEIGHBOURS-th nearest at that column; made once.
+
+        A seed's neighbours are sought among the seeds of its RARE_PROBES nearest
+        coarse groups, as rows' seeds are: all pairs would cost m^2.
+        """
+        if self._neighbours is not None:
+            return self._neighbours
+        m = self.seeds.shape[0]
+        k_max = min(RARE_NEIGHBOURS, m - 1)
         probes = self._nearest_coarse(self._keys(self.seeds), RARE_PROBES)
         norms = (self.seeds * self.seeds).sum(axis=1)
-        nearest = np.full((m, len(probes) * RARE_NEIGHBOURS), np.inf)
+        nearest = np.full((m, max(len(probes) * RARE_NEIGHBOURS, RARE_NEIGHBOURS)), np.inf)
         for p, group in enumerate(probes):
             order = np.argsort(group, kind="stable")
             bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
@@ -228,18 +260,19 @@ class Codebook:
                     k = min(RARE_NEIGHBOURS, members.size)
                     columns = slice(p * RARE_NEIGHBOURS, p * RARE_NEIGHBOURS + k)
                     nearest[rows, columns] = np.partition(distance, k - 1, axis=1)[:, :k]
-        nearest.partition([*range(RARE_NEAR), RARE_NEIGHBOURS - 1], axis=1)
-        closest = np.maximum(nearest[:, :RARE_NEAR], np.finfo(float).tiny)
-        near, far = closest[:, -1], nearest[:, RARE_NEIGHBOURS - 1]
-        # The seeds' dimension, not the features': rows on a few grid values of some
-        # features spread in fewer dimensions, and their seeds' far neighbours are
-        # farther than d would have them.  The median of each seed's maximum-likelihood
-        # estimate from its nearest distances (Levina and Bickel), within [1, d].
-        logs = np.log(near[:, None] / closest[:, :-1]).sum(axis=1) / 2.0  # squared distances
-        estimates = (RARE_NEAR - 1) / logs[logs > 0]
-        dims = float(np.clip(np.median(estimates), 1.0, d)) if estimates.size else float(d)
-        ratio = RARE_RATIO * (RARE_NEIGHBOURS / RARE_NEAR) ** (1.0 / dims)
-        return far > ratio * ratio * near
+        nearest.partition([*range(min(RARE_NEAR, k_max)), max(k_max - 1, 0)], axis=1)
+        self._neighbours = nearest
+        return nearest
+
+    def _spacing(self) -> np.ndarray:
+        """Each seed's squared distance to its RARE_NEAR-th nearest seed: how far from
+        it a row of its own region lies at most, give or take."""
+        if self._seed_spacing is None:
+            if self.seeds.shape[0] <= RARE_NEAR:
+                self._seed_spacing = np.full(self.seeds.shape[0], np.inf)
+            else:
+                self._seed_spacing = self._neighbour_distances()[:, RARE_NEAR - 1]
+        return self._seed_spacing
 
     def with_extra(self, extra: np.ndarray) -> Codebook:
         """This codebook's seeds and ``extra`` ones (see ``n_base``)."""
@@ -302,6 +335,37 @@ class Codebook:
             closer = (found[probe] < best) | ((found[probe] == best) & (seed[probe] < out))
             best = np.where(closer, found[probe], best)
             out = np.where(closer, seed[probe], out)
+        # A row far from the seed found, beside that seed's spacing, may have missed
+        # its region's seeds in groups it did not probe (a rare region's few seeds join
+        # the group of a coarse seed in another region): it lands with another
+        # cluster's rows, and their representative stands in the empty space between.
+        # Such rows are searched again exactly.
+        distance = best + np.einsum("ij,ij->i", Xo, Xo)
+        far = np.flatnonzero(distance > SPACING_FACTOR**2 * self._spacing()[out])
+        if far.size:
+            out[far] = self._exact(Xo[far], distance[far], best[far], out[far])
+        return out
+
+    def _exact(self, Xo, distance, best, seed):
+        """The nearest seed of each row (offsets ``Xo``), given ``seed`` at squared
+        ``distance`` (``best``: that less the row's squared norm).  Every group that
+        the triangle inequality cannot rule out is searched: no seed of group g is
+        nearer than the row's distance to its coarse seed less the group's radius
+        (in principal axes, where keys are, a distance at most the full one)."""
+        keys = self._keys(Xo)
+        coarse = (keys * keys).sum(axis=1)[:, None] + self.coarse_norms + keys @ self.coarse_scaled.T
+        bound = np.sqrt(np.maximum(coarse, 0.0)) - self.coarse_radius
+        bound = np.sign(bound) * bound**2
+        best, out = best.copy(), seed.copy()
+        for g, members in enumerate(self.members):
+            rows = np.flatnonzero(bound[:, g] < distance)
+            if rows.size:
+                d = Xo[rows] @ self.member_scaled[g].T
+                d += self.member_norms[g]
+                nearest = np.argmin(d, axis=1)
+                found, candidate = d[np.arange(rows.size), nearest], members[nearest]
+                closer = (found < best[rows]) | ((found == best[rows]) & (candidate < out[rows]))
+                best[rows[closer]], out[rows[closer]] = found[closer], candidate[closer]
         return out
 
 

@@ -55,7 +55,7 @@ def fit(model, X, sample_weight=None):
         extra = _rare_rows(A, codebook, rare_sample_size(model.n_representatives), rare)
         codebook = codebook.with_extra(extra.sample.rows)
     reps = Accumulator(codebook).merge(_accumulate(A, codebook)).result()
-    tree = model._fit_reduced(reps, float(n_rows))
+    tree = model._fit_reduced(reps, float(reps.weight.sum()))
     labels = A.map_blocks(_labels, tree, drop_axis=1, dtype=np.intp, chunks=(lengths,))
     model._set_result(tree, labels)
     return model
