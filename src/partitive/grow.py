@@ -25,7 +25,8 @@ Four stages, all deterministic (see docs/method.md for the evidence behind each)
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
-   join; :mod:`partitive.mixture`); every point goes to its most probable cluster.
+   join; :mod:`partitive.mixture`, :mod:`partitive.assemble`); every point goes to
+   its most probable cluster.
 
 Rows are first put in a canonical order with exact duplicates merged into weights, so
 the result cannot depend on row order, and duplicating a row is the same as doubling
@@ -41,12 +42,12 @@ from dataclasses import replace
 import numpy as np
 
 from .judge import MIXTURE_POINTS_PER_DIM, Rule, RowSample, gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
+from .assemble import assemble, fit_gaussians, leaf_order, node_variance
 from .merge import drop_empty, merge_pieces
-from .mixture import COVARIANCE_TYPES, fit_mixture, merge_components
 from .prepare import HIGH_D_FROM, PRINCIPAL_AXES, canonical_rows, grid_rounding, principal_axes
-from .refine import MAX_STRAY_CUTS, refine_past_strays, weighted_centers
+from .refine import MAX_STRAY_CUTS, refine_past_strays
 from .split import two_means
-from .tree import Cluster, Merge, Node, PartitionTree
+from .tree import PartitionTree
 
 
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
@@ -137,7 +138,7 @@ def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
     rows."""
     def described(rows):
         center = w[rows] @ X[rows] / w[rows].sum()
-        return center, _variance(X[rows], w[rows], center, spread_of(spread, rows))
+        return center, node_variance(X[rows], w[rows], center, spread_of(spread, rows))
 
     # Leaves from their rows, the nodes above from their children (Chan et al.'s
     # pairwise update of weighted means and squared deviations): each row read once.
@@ -201,7 +202,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     growth = _Growth(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
     for round_ in range(REGROW_ROUNDS + 1):
         nodes, leaf_of = growth.nodes, growth.leaf_of
-        leaves = _leaf_order(nodes)
+        leaves = leaf_order(nodes)
         centers = np.vstack([nodes[i]["centroid"] for i in leaves])
         position = np.empty(len(nodes), dtype=np.intp)
         position[leaves] = np.arange(len(leaves))
@@ -230,11 +231,11 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         labels, centers, groups, merges = merge_pieces(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
         )
-    mixture, labels, posterior, groups, mixture_merges = _fit_gaussians(
+    mixture, labels, posterior, groups, mixture_merges = fit_gaussians(
         Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None
     )
     merges += mixture_merges
-    tree, labels = _assemble(
+    tree, labels = assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
     return tree, labels[inverse], leaf_of[inverse]
@@ -266,7 +267,7 @@ class _Growth:
         Xs, ws = self.X[idx], self.w[idx]
         W = ws.sum()
         centroid = ws @ Xs / W
-        variance = _variance(Xs, ws, centroid, spread_of(self.spread, idx))
+        variance = node_variance(Xs, ws, centroid, spread_of(self.spread, idx))
         self.nodes[node_id].update(
             weight=float(W), centroid=centroid, variance=variance, sse=float(variance.sum() * W),
             accepted=False, reason="not examined", children=None, direction=None, threshold=None,
@@ -430,100 +431,3 @@ def _growth_test(X, w, spread, idx, split, rule, sample, diagonal_ok=True):
         spread=spread_of(spread, idx), diagonal_ok=diagonal_ok,
         rows=rows_of(sample, idx),
     )
-
-
-def _leaf_order(nodes) -> list[int]:
-    out, stack = [], [0]
-    while stack:
-        node = nodes[stack.pop()]
-        if node["children"] is None:
-            out.append(node["id"])
-        else:
-            stack.extend(reversed(node["children"]))
-    return out
-
-
-def _fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
-    """The lowest-BIC mixture from the partition, with (if ``merge``) components merged
-    while the whole mixture's BIC prefers it; every row's most probable cluster and
-    its posterior probability; the clusters' leaves; and the merges made.
-
-    A component that is the most probable one for no row is no cluster: it is dropped,
-    which changes no row's label.
-    """
-    spread = with_rounding(spread, rule.rounding, X.shape)
-    # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
-    sample_size = X.shape[0] if rule.reduced else None
-    mixture, _ = fit_mixture(
-        X, w, labels, spread, sample_size=sample_size,
-        covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
-    )
-    mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
-    merges = []
-    if merge:
-        mixture, merged = merge_components(X, w, mixture, spread, sample_size)
-        groups = list(groups)
-        for i, j, dbic in merged:
-            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
-            groups[i] = tuple(sorted(groups[i] + groups.pop(j)))
-        if merged:
-            mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
-    return mixture, labels, posterior, groups, merges
-
-
-def _alive(X, w, mixture, groups):
-    """The mixture without its components most probable for no row (no label
-    changes), each row's label and posterior, and the remaining clusters' leaves."""
-    labels, posterior = mixture.assign(X)
-    alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
-    if alive.size < mixture.n_components:
-        mixture = mixture.subset(alive)
-        labels, posterior = mixture.assign(X)
-        groups = [groups[c] for c in alive]
-    return mixture, labels, posterior, groups
-
-
-def _variance(X, w, center, spread):
-    """Per-feature weighted variance about ``center``, plus the rows' own spread."""
-    scatter = (X - center) ** 2
-    if spread is not None:
-        scatter += spread
-    return w @ scatter / w.sum()
-
-
-def _assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, feature_names, params):
-    leaf_rank = {leaf: r for r, leaf in enumerate(_leaf_order(nodes))}
-    # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
-    order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
-    relabel = np.empty(len(order), dtype=np.intp)
-    relabel[order] = np.arange(len(order))
-    labels = relabel[labels]
-    mixture = mixture.subset(np.asarray(order))
-    # A cluster is described by its members (the mixture keeps the soft Gaussians).
-    centers = weighted_centers(X, w, labels, mixture.means)
-    clusters = []
-    for new, old in enumerate(order):
-        members = labels == new
-        Wc = w[members].sum()
-        center = centers[new]
-        variance = _variance(X[members], w[members], center, spread_of(spread, members))
-        clusters.append(
-            Cluster(label=new, weight=float(Wc), center=center, variance=variance,
-                    leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
-        )
-    tree_nodes = [
-        Node(**{**n, "children": None if n["children"] is None else tuple(n["children"]),
-                "scores": None if n["scores"] is None else tuple(n["scores"])})
-        for n in nodes
-    ]
-    accepted = [n for n in tree_nodes if n.accepted and n.scores is not None]
-    most_separable = (
-        max(accepted, key=lambda n: (min(n.scores), n.dbic, -n.id)).id if accepted else None
-    )
-    tree = PartitionTree(
-        nodes=tree_nodes, clusters=clusters, merges=merges, most_separable=most_separable,
-        feature_names=feature_names, params=dict(params or {}), mixture=mixture,
-        # The mixture's confidence in the labels: each row's posterior of its own cluster.
-        clusterability=float(w @ posterior / w.sum()),
-    )
-    return tree, labels

@@ -1,0 +1,115 @@
+"""The leaves become clusters: their Gaussians, and the tree that records it all.
+
+After growth, refinement and the merge step (:mod:`partitive.grow`) have fixed the
+partition, a Gaussian mixture is fitted from it (its covariance structure chosen by
+BIC, components merged while the whole mixture's BIC prefers it:
+:mod:`partitive.mixture`), every row goes to its most probable cluster, and the nodes,
+clusters and merges are assembled into a :class:`partitive.tree.PartitionTree` with
+canonical labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .judge import spread_of, with_rounding
+from .mixture import COVARIANCE_TYPES, fit_mixture, merge_components
+from .refine import weighted_centers
+from .tree import Cluster, Merge, Node, PartitionTree
+
+
+def leaf_order(nodes) -> list[int]:
+    out, stack = [], [0]
+    while stack:
+        node = nodes[stack.pop()]
+        if node["children"] is None:
+            out.append(node["id"])
+        else:
+            stack.extend(reversed(node["children"]))
+    return out
+
+
+def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
+    """The lowest-BIC mixture from the partition, with (if ``merge``) components merged
+    while the whole mixture's BIC prefers it; every row's most probable cluster and
+    its posterior probability; the clusters' leaves; and the merges made.
+
+    A component that is the most probable one for no row is no cluster: it is dropped,
+    which changes no row's label.
+    """
+    spread = with_rounding(spread, rule.rounding, X.shape)
+    # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
+    sample_size = X.shape[0] if rule.reduced else None
+    mixture, _ = fit_mixture(
+        X, w, labels, spread, sample_size=sample_size,
+        covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
+    )
+    mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
+    merges = []
+    if merge:
+        mixture, merged = merge_components(X, w, mixture, spread, sample_size)
+        groups = list(groups)
+        for i, j, dbic in merged:
+            merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
+            groups[i] = tuple(sorted(groups[i] + groups.pop(j)))
+        if merged:
+            mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
+    return mixture, labels, posterior, groups, merges
+
+
+def _alive(X, w, mixture, groups):
+    """The mixture without its components most probable for no row (no label
+    changes), each row's label and posterior, and the remaining clusters' leaves."""
+    labels, posterior = mixture.assign(X)
+    alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
+    if alive.size < mixture.n_components:
+        mixture = mixture.subset(alive)
+        labels, posterior = mixture.assign(X)
+        groups = [groups[c] for c in alive]
+    return mixture, labels, posterior, groups
+
+
+def node_variance(X, w, center, spread):
+    """Per-feature weighted variance about ``center``, plus the rows' own spread."""
+    scatter = (X - center) ** 2
+    if spread is not None:
+        scatter += spread
+    return w @ scatter / w.sum()
+
+
+def assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, feature_names, params):
+    leaf_rank = {leaf: r for r, leaf in enumerate(leaf_order(nodes))}
+    # Canonical labels: clusters numbered by the first leaf (in leaf order) they grew from.
+    order = sorted(range(len(groups)), key=lambda c: min(leaf_rank[leaf] for leaf in groups[c]))
+    relabel = np.empty(len(order), dtype=np.intp)
+    relabel[order] = np.arange(len(order))
+    labels = relabel[labels]
+    mixture = mixture.subset(np.asarray(order))
+    # A cluster is described by its members (the mixture keeps the soft Gaussians).
+    centers = weighted_centers(X, w, labels, mixture.means)
+    clusters = []
+    for new, old in enumerate(order):
+        members = labels == new
+        Wc = w[members].sum()
+        center = centers[new]
+        variance = node_variance(X[members], w[members], center, spread_of(spread, members))
+        clusters.append(
+            Cluster(label=new, weight=float(Wc), center=center, variance=variance,
+                    leaves=tuple(sorted(groups[old], key=leaf_rank.get)))
+        )
+    tree_nodes = [
+        Node(**{**n, "children": None if n["children"] is None else tuple(n["children"]),
+                "scores": None if n["scores"] is None else tuple(n["scores"])})
+        for n in nodes
+    ]
+    accepted = [n for n in tree_nodes if n.accepted and n.scores is not None]
+    most_separable = (
+        max(accepted, key=lambda n: (min(n.scores), n.dbic, -n.id)).id if accepted else None
+    )
+    tree = PartitionTree(
+        nodes=tree_nodes, clusters=clusters, merges=merges, most_separable=most_separable,
+        feature_names=feature_names, params=dict(params or {}), mixture=mixture,
+        # The mixture's confidence in the labels: each row's posterior of its own cluster.
+        clusterability=float(w @ posterior / w.sum()),
+    )
+    return tree, labels
