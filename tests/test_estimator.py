@@ -129,6 +129,15 @@ def test_bad_X(X, error, match):
         PPP().fit(X)
 
 
+def test_values_too_large_to_square_are_refused_without_warnings():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    X[:, 2] *= 1e307
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="feature 2 has values up to .*e\\+307"):
+            PPP().fit(X)
+
+
 @pytest.mark.parametrize(
     "weights, error, match",
     [

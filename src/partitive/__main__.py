@@ -19,6 +19,7 @@ from ._ppp_options import ppp_options
 from .datasets import example_path, load_example
 from .io import DataError, Table, read_table
 from .outputs import write_labels, write_text
+from .prepare import LARGEST_VALUE
 from .progress import Phases
 from .report import render_report
 
@@ -59,12 +60,6 @@ def read_or_fail(path, columns, delimiter, drop_missing, id_column=None):
     for line in table.notes:
         note(line)
     return table
-
-
-#: Largest magnitude accepted in the data clustered.  Sums of squares over the rows
-#: overflow float64 (about 1.8e308) well before the values themselves do; below this
-#: bound they cannot, for any number of rows and columns a machine can hold.
-LARGEST_VALUE = 1e100
 
 
 def check_magnitude(X, table: Table, standardized: bool):

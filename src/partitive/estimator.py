@@ -11,6 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._threads import one_blas_thread
 from .grow import fit_tree
+from .prepare import check_magnitude
 from .judge import Rule
 from .mixture import COVARIANCE_TYPES
 from .reduce import array_chunks, reduce
@@ -229,6 +230,7 @@ class PPP(ClusterMixin, BaseEstimator):
         if _is_dataset(X):
             return self._fit_dataset(X, sample_weight)
         X = validate_data(self, X, dtype=np.float64, ensure_min_features=1)
+        check_magnitude(X)
         sample_weight = _check_weights(sample_weight, X)
         used = sample_weight > 0
         Xu, wu = X[used], sample_weight[used]

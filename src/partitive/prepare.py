@@ -26,6 +26,24 @@ HIGH_D_FROM = 32
 PRINCIPAL_AXES = 32
 
 
+#: Largest magnitude a fit accepts.  Sums of squares over the rows overflow float64
+#: (about 1.8e308) well before the values themselves do; below this bound they cannot,
+#: for any number of rows and columns a machine can hold.
+LARGEST_VALUE = 1e100
+
+
+def check_magnitude(X: np.ndarray) -> None:
+    """Raise ValueError, naming the first such feature, if ``X`` holds values beyond
+    LARGEST_VALUE: the fit's sums of squares would overflow."""
+    big = np.abs(X).max(axis=0, initial=0.0) > LARGEST_VALUE
+    if big.any():
+        j = int(np.argmax(big))
+        raise ValueError(
+            f"feature {j} has values up to {float(np.abs(X[:, j]).max()):.3g}, too large to cluster "
+            f"(sums of their squares overflow); rescale it"
+        )
+
+
 def rounding_variance(X: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     """Per-feature variance of the rounding of features recorded on a grid, or None.
 
