@@ -113,3 +113,14 @@ def test_a_tree_fitted_in_principal_axes_round_trips(tmp_path):
     assert loaded.to_dict() == data
     assert np.array_equal(loaded.predict(X), model.labels_)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_cut_tree_predicts_through_its_splits():
+    # The root's split lies at 7, between 0 and the two groups at 10 and 16: a row at
+    # 5.5 or 6 is on the side of the group at 0, though nearer the centre at 10.
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 0.3, 200), rng.normal(10, 0.3, 200), rng.normal(16, 0.3, 400)][:, None]
+    cut = PPP().fit(X).tree_.cut(3)
+    assert [round(float(c.center[0])) for c in cut.clusters] == [0, 10, 16]
+    assert cut.predict([[5.5], [6.0], [8.0], [13.5]]).tolist() == [0, 0, 1, 2]
+    assert np.array_equal(np.bincount(cut.predict(X)), [200, 200, 400])

@@ -252,7 +252,8 @@ class PartitionTree:
 
         Splits are replayed largest node first (the order PPP grows in), so ``cut(k)``
         and ``cut(k + 1)`` differ by one split and the partitions nest.  The clusters of
-        the cut are the nodes' own centroids, without global refinement or merging.
+        the cut are the nodes themselves, without global refinement or merging: its
+        ``predict`` sends a row down the splits to the node it reaches.
         """
         n_leaves = len(self.leaves())
         if not isinstance(n_clusters, (int, np.integer)) or not 1 <= n_clusters <= n_leaves:
@@ -283,11 +284,30 @@ class PartitionTree:
     # -- prediction --------------------------------------------------------------------
 
     def predict(self, X) -> np.ndarray:
-        """The most probable cluster for each row of ``X`` (nearest centre without a mixture)."""
+        """The most probable cluster for each row of ``X``; on a cut tree (no mixture),
+        the cluster whose node the row reaches through the tree's splits."""
         X = np.asarray(X, dtype=np.float64)
         if self.mixture is not None:
             return self.mixture.predict(X)
-        return nearest_center(X, self.cluster_centers)
+        cluster_of = np.full(len(self.nodes), -1)
+        for cluster in self.clusters:
+            cluster_of[list(cluster.leaves)] = cluster.label
+        return cluster_of[self.descend(X)]
+
+    def descend(self, X) -> np.ndarray:
+        """The leaf each row of ``X`` reaches through the splits (``x @ direction >
+        threshold`` goes to child 1)."""
+        X = np.asarray(X, dtype=np.float64)
+        at = np.zeros(X.shape[0], dtype=np.intp)
+        # Node by node in id order: a parent's id is below its children's.
+        for node in self.nodes:
+            if node.is_leaf:
+                continue
+            rows = np.flatnonzero(at == node.id)
+            if rows.size:
+                right = X[rows] @ node.direction > node.threshold
+                at[rows] = np.where(right, node.children[1], node.children[0])
+        return at
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probability of each cluster under the clusters' Gaussians."""
