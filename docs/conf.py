@@ -165,16 +165,6 @@ def _check_api_coverage(app):
         logger.warning("docs/api.rst does not document the public name(s): %s", ", ".join(missing))
 
 
-#: A name ending in "_" is a reference in reStructuredText, so a shape written with a
-#: fitted attribute, "(n_samples, n_clusters_)", is an "Unknown target name" error.
-#: Such underscores (before "," or ")") are escaped; the docstrings read unchanged.
-_TRAILING_UNDERSCORE = re.compile(r"(?<=\w)_(?=[,)])")
-
-
-def _escape_trailing_underscores(app, what, name, obj, options, lines):
-    lines[:] = [_TRAILING_UNDERSCORE.sub(r"\\_", line) for line in lines]
-
-
 def _skip_foreign_members(app, what, name, obj, skip, options):
     """Leave out the methods scikit-learn attaches to every estimator class.
 
@@ -187,7 +177,6 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _escape_trailing_underscores)
     app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("source-read", _read_source)
     # index.rst depends on which optional pages exist, and the root pages on files

@@ -115,7 +115,7 @@ class PPP(ClusterMixin, BaseEstimator):
         array or DataFrame it is a lazy Dask array, chunked like the input's rows:
         ``fit`` gathers no row and no label (see docs/dask.md).
     n_clusters_ : int
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
     tree_ : PartitionTree
         The grown tree with every split's evidence, the final clusters and the merges.
     clusterability_ : float
@@ -370,7 +370,7 @@ class PPP(ClusterMixin, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_clusters_)
+        proba : ndarray of shape (n_samples, n_clusters)
             Each row sums to 1; column i is cluster i.  A lazy Dask array when X is a
             Dask array or DataFrame.
 
