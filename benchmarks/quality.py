@@ -38,10 +38,10 @@ AUTO_K_PEERS = ("GMM-BIC", "BGM", "HDBSCAN")
 REFERENCE = "KMeans(true k)"
 
 
-def gmm_bic(X, seed, budget):
-    """Lowest-BIC GaussianMixture over GMM_GRID (k <= n/5), within a time budget."""
+def gmm_bic(X, seed, budget, max_k=None):
+    """Lowest-BIC GaussianMixture over GMM_GRID (k <= n/5 and ``max_k``), within a time budget."""
     best, start, stopped = None, time.perf_counter(), False
-    for k in (k for k in GMM_GRID if k <= X.shape[0] / 5):
+    for k in (k for k in GMM_GRID if k <= X.shape[0] / 5 and (max_k is None or k <= max_k)):
         if time.perf_counter() - start > budget:
             stopped = True
             break

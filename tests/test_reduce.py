@@ -1,5 +1,7 @@
 """Input reduction and chunked files: same answer whatever the order, chunking or source."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -257,6 +259,21 @@ def test_ragged_and_non_numeric_streamed_csv(tmp_path):
     text.write_text(f"a,b\n{body}\n1,oops\n")
     with pytest.raises(DataError, match="column 'b' has a value that is not a number"):
         list(open_dataset(text).chunks())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_text_column_left_out_of_a_dataset_is_named(tmp_path, suffix):
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": np.arange(50.0), "name": [f"row {i}" for i in range(50)], "b": np.ones(50)})
+    path = tmp_path / f"x{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    with pytest.warns(UserWarning, match="column 'name' not numeric, left out"):
+        data = open_dataset(path)
+    assert data.columns == ["a", "b"] and len(data.notes) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert open_dataset(path, columns=["a", "b"]).notes == ()
 
 
 def test_missing_and_empty_files(tmp_path):

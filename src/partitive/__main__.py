@@ -58,7 +58,8 @@ def read_or_fail(path, columns, delimiter, drop_missing, id_column=None):
     except DataError as err:
         fail(str(err))
     for line in table.notes:
-        note(line)
+        hint = " (--id-column NAME carries a column into the labels)" if line.endswith("left out") else ""
+        note(line + hint)
     return table
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -137,8 +138,7 @@ def _select(path, names, columns, is_numeric, id_column=None):
             # Said rather than done silently: a column of numbers with one typo in it
             # would otherwise vanish from the clustering without a word.
             what = "column" if len(left_out) == 1 else "columns"
-            notes = (f"{path}: {what} {_listed(left_out, quote=True)} not numeric, left out "
-                     "(--id-column NAME carries a column into the labels)",)
+            notes = (f"{path}: {what} {_listed(left_out, quote=True)} not numeric, left out",)
         return chosen, notes
     missing = [c for c in columns if c not in names]
     if missing:
@@ -352,6 +352,9 @@ class Dataset:
         Names of the columns read.
     n_features : int
         Number of columns read.
+    notes : tuple of str
+        What the reader left out, such as non-numeric columns (each also given as a
+        ``UserWarning``).
 
     Raises
     ------
@@ -383,13 +386,16 @@ class Dataset:
         self.header = True
         self._n_rows = None
         if self.format == "npy":
-            self.columns = _read_npy(self.path, columns, None, header_only=True).columns
+            table = _read_npy(self.path, columns, None, header_only=True)
         elif self.format == "parquet":
-            self.columns = _read_parquet(self.path, columns, None, header_only=True).columns
+            table = _read_parquet(self.path, columns, None, header_only=True)
         else:
             table = _sniff_csv(self.path, columns, delimiter)
-            self.columns, self.header, self.delimiter = table.columns, table.header, table.delimiter
-            self.encoding = table.encoding
+            self.header, self.delimiter, self.encoding = table.header, table.delimiter, table.encoding
+        self.columns, self.notes = table.columns, table.notes
+        for note in self.notes:
+            # Columns left out without a word would be a silent change to the data.
+            warnings.warn(note, UserWarning, stacklevel=2)
 
     @property
     def n_features(self) -> int:
