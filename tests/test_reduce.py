@@ -10,7 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP, DataError, open_dataset
 from partitive.datasets import well_separated_blobs
-from partitive.reduce import Codebook, array_chunks, reduce
+from partitive.codebook import Codebook
+from partitive.reduce import array_chunks, reduce
 
 
 def reduced(m=300, **kw):
@@ -168,7 +169,7 @@ def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
 
 
 def test_one_gaussian_has_no_rare_region():
-    from partitive.reduce import Codebook, Sample
+    from partitive.reduce import Sample
 
     rng = np.random.default_rng(0)
     for d in (5, 32):

@@ -24,7 +24,8 @@ import numpy as np
 from sklearn.utils.validation import _check_feature_names, assert_all_finite
 
 from .._threads import one_blas_thread
-from ..reduce import Accumulator, Codebook, RareRows, Sample, rare_sample_size
+from ..codebook import Codebook
+from ..reduce import Accumulator, RareRows, Sample, rare_sample_size
 
 #: Partial results merged by one task; dask's own reductions merge 8 at a time too.
 SPLIT_EVERY = 8
