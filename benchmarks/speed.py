@@ -100,7 +100,7 @@ def run_ppp(X, k, args):
 
 def run_ppp_file(path, args):
     from partitive import PPP, open_dataset
-    from partitive.io import Dataset
+    from partitive.dataset import Dataset
 
     calls = count_passes(Dataset, "chunks")
     model = PPP().fit(open_dataset(path))

@@ -1,7 +1,8 @@
 """partitive: Probabilistic Partitive Partitioning, clustering that finds k and never varies."""
 
 from .estimator import PPP
-from .io import DataError, Dataset, open_dataset
+from .dataset import Dataset, open_dataset
+from .io import DataError
 from .outputs import predict_to_file
 from .tree import Cluster, Merge, Node, PartitionTree
 

@@ -417,7 +417,7 @@ class PPP(ClusterMixin, BaseEstimator):
 
 
 def _is_dataset(X) -> bool:
-    """A chunked file (see :class:`partitive.io.Dataset`), streamed by the fit."""
+    """A chunked file (see :class:`partitive.Dataset`), streamed by the fit."""
     return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
 
 

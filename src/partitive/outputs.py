@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import DataError, Dataset, Table, file_format
+from .dataset import Dataset
+from .io import DataError, Table, file_format
 
 
 @contextmanager
