@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from .mixture import group_sums
-from .tree import nearest_center
 
 
 #: Lloyd iterations for the global refinement; it converges long before on real data.
@@ -67,3 +66,18 @@ def weighted_centers(X, w, labels, previous):
     filled = W > 0
     centers[filled] = sums[filled] / W[filled, None]
     return centers
+
+
+#: Rows per block in nearest_center: bounds the (rows x centres) distance matrix.
+NEAREST_BLOCK_ROWS = 16_384
+
+
+def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre for each row (ties go to the lower index)."""
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
+    norms = (centers * centers).sum(axis=1)
+    out = np.empty(X.shape[0], dtype=np.intp)
+    for start in range(0, X.shape[0], NEAREST_BLOCK_ROWS):
+        block = X[start : start + NEAREST_BLOCK_ROWS]
+        out[start : start + block.shape[0]] = np.argmin(norms - 2.0 * block @ centers.T, axis=1)
+    return out

@@ -23,7 +23,7 @@ predicts the nearest cluster centre, with diagonal Gaussians for probabilities.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.special import logsumexp
@@ -333,19 +333,9 @@ class PartitionTree:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (arrays as lists); :meth:`from_dict` inverts it exactly."""
-        return {
-            "format": "partitive.PartitionTree",
-            # The oldest version that can read the tree: older readers load what they can.
-            "version": self._format_version(),
-            "nodes": [_jsonable(asdict(n)) for n in self.nodes],
-            "clusters": [_jsonable(asdict(c)) for c in self.clusters],
-            "merges": [_jsonable(asdict(m)) for m in self.merges],
-            "clusterability": self.clusterability,
-            "most_separable": self.most_separable,
-            "feature_names": self.feature_names,
-            "params": _jsonable(self.params),
-            "mixture": None if self.mixture is None else self.mixture.to_dict(),
-        }
+        from .tree_json import tree_to_dict
+
+        return tree_to_dict(self)
 
     def to_json(self, path=None, indent: int | None = 1) -> str:
         """The tree as JSON text; also written to ``path`` when one is given."""
@@ -355,49 +345,12 @@ class PartitionTree:
                 fh.write(text)
         return text
 
-    def _format_version(self) -> int:
-        if self.mixture is not None and self.mixture.projection is not None:
-            return 4
-        return 3 if self.mixture is not None and self.mixture.features is not None else 2
-
     @classmethod
     def from_dict(cls, data: dict) -> PartitionTree:
         """The tree :meth:`to_dict` described (any readable format version)."""
-        if data.get("format") != "partitive.PartitionTree":
-            raise ValueError("not a partitive tree: the 'format' field is missing or different")
-        if data.get("version") not in READABLE_VERSIONS:
-            raise ValueError(
-                f"unsupported partitive tree version {data.get('version')!r}; "
-                f"this partitive reads versions {', '.join(map(str, READABLE_VERSIONS))}"
-            )
-        return cls(
-            nodes=[_node_from_dict(n) for n in data["nodes"]],
-            clusters=[
-                Cluster(
-                    label=c["label"],
-                    weight=c["weight"],
-                    center=np.asarray(c["center"], dtype=np.float64),
-                    variance=np.asarray(c["variance"], dtype=np.float64),
-                    leaves=tuple(c["leaves"]),
-                )
-                for c in data["clusters"]
-            ],
-            merges=[
-                Merge(
-                    leaves=tuple(tuple(side) for side in m["leaves"]),
-                    p_value=m["p_value"],
-                    dbic=m["dbic"],
-                    # Trees written before mixture merges existed hold pair merges only.
-                    test=m.get("test", "pair"),
-                )
-                for m in data["merges"]
-            ],
-            clusterability=data["clusterability"],
-            most_separable=data["most_separable"],
-            feature_names=data["feature_names"],
-            params=data["params"],
-            mixture=None if data.get("mixture") is None else Mixture.from_dict(data["mixture"]),
-        )
+        from .tree_json import tree_from_dict
+
+        return tree_from_dict(cls, data)
 
     @classmethod
     def from_json(cls, source) -> PartitionTree:
@@ -507,56 +460,6 @@ class PartitionTree:
             ax.set_title(f"partitive tree: {self.n_clusters} clusters, {self._clusterability_text('.2f')}")
         draw_tree(self, ax, max_depth=max_depth)
         return ax
-
-
-#: Rows per block in nearest_center: bounds the (rows x centres) distance matrix.
-NEAREST_BLOCK_ROWS = 16_384
-
-
-def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre for each row (ties go to the lower index)."""
-    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
-    norms = (centers * centers).sum(axis=1)
-    out = np.empty(X.shape[0], dtype=np.intp)
-    for start in range(0, X.shape[0], NEAREST_BLOCK_ROWS):
-        block = X[start : start + NEAREST_BLOCK_ROWS]
-        out[start : start + block.shape[0]] = np.argmin(norms - 2.0 * block @ centers.T, axis=1)
-    return out
-
-
-def _node_from_dict(n: dict) -> Node:
-    def arr(value):
-        return None if value is None else np.asarray(value, dtype=np.float64)
-
-    return Node(
-        id=n["id"],
-        parent=n["parent"],
-        depth=n["depth"],
-        weight=n["weight"],
-        centroid=arr(n["centroid"]),
-        variance=arr(n["variance"]),
-        sse=n["sse"],
-        accepted=n["accepted"],
-        reason=n["reason"],
-        children=None if n["children"] is None else tuple(n["children"]),
-        direction=arr(n["direction"]),
-        threshold=n["threshold"],
-        dbic=n["dbic"],
-        scores=None if n["scores"] is None else tuple(n["scores"]),
-        p_value=n["p_value"],
-    )
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _g(x: float) -> str:
