@@ -29,6 +29,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .mixture import Mixture
+from .refine import nearest_center
 
 FORMAT_VERSION = 4
 #: Version 1 files (no mixture), 2 (a mixture of every feature) and 3 (of some
@@ -285,10 +286,14 @@ class PartitionTree:
 
     def predict(self, X) -> np.ndarray:
         """The most probable cluster for each row of ``X``; on a cut tree (no mixture),
-        the cluster whose node the row reaches through the tree's splits."""
+        the cluster whose node the row reaches through the tree's splits; on a tree
+        written without a mixture (format version 1), the nearest cluster centre."""
         X = np.asarray(X, dtype=np.float64)
         if self.mixture is not None:
             return self.mixture.predict(X)
+        if "cut" not in self.params:
+            # A tree written before mixtures were kept predicts as it did then.
+            return nearest_center(X, self.cluster_centers)
         cluster_of = np.full(len(self.nodes), -1)
         for cluster in self.clusters:
             cluster_of[list(cluster.leaves)] = cluster.label
