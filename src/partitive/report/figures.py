@@ -72,17 +72,19 @@ def sample_rows(n_rows: int, limit: int = SCATTER_ROWS) -> np.ndarray:
 
 
 def principal_axes(X: np.ndarray):
-    """Mean, the first two principal axes (signs fixed) and their shares of the variance."""
+    """Mean, the first two principal axes (signs fixed as the tree's) and their shares
+    of the variance; the eigensolver of the fit (:func:`partitive.split.leading_axes`)."""
+    from ..split import canonical_sign, leading_axes
+
     mean = X.mean(axis=0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+    centred = X - mean
+    values, vectors = leading_axes(centred, np.ones(X.shape[0]), 2)
     axes = np.zeros((2, X.shape[1]))
-    axes[: vt.shape[0]] = vt[:2]
-    # An axis and its negative are equally principal; the largest loading is made positive.
-    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
-    axes *= np.where(signs == 0, 1.0, signs)[:, None]
-    total = (s**2).sum()
+    for i, j in enumerate(range(vectors.shape[1] - 1, -1, -1)):  # largest first
+        axes[i] = canonical_sign(vectors[:, j])
+    total = (centred**2).sum() / X.shape[0]
     shares = np.zeros(2)
-    shares[: s.size] = (s[:2] ** 2) / total if total > 0 else 0.0
+    shares[: values.size] = np.maximum(values[::-1], 0.0) / total if total > 0 else 0.0
     return mean, axes, shares
 
 
