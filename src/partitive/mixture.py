@@ -63,7 +63,7 @@ class Mixture:
     features that the mixture models (d of them), or None for all of them; features
     constant in the data tell no cluster from another and are left out.  Where a
     feature is recorded on a grid, the covariances describe the values spread over
-    their grid cells (``grow.rounding_variance``), so they exceed the clusters'
+    their grid cells (``prepare.rounding_variance``), so they exceed the clusters'
     variance of the recorded values by the rounding's.  ``projection``: ``(mean,
     axes)`` where the mixture models the (selected) features' coordinates on principal
     axes, ``(x - mean) @ axes``, rather than the features themselves; None otherwise.
