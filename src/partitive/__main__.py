@@ -19,7 +19,7 @@ from ._ppp_options import ppp_options
 from .datasets import example_path, load_example
 from .io import DataError, Table, read_table
 from .outputs import write_labels, write_text
-from .prepare import LARGEST_VALUE
+from .prepare import too_large
 from .progress import Phases
 from .report import render_report
 
@@ -65,10 +65,9 @@ def read_or_fail(path, columns, delimiter, drop_missing, id_column=None):
 
 def check_magnitude(X, table: Table, standardized: bool):
     """Fail with one line if ``X`` holds values too large to compute with."""
-    big = np.abs(X).max(axis=0) > LARGEST_VALUE
-    if big.any():
-        j = int(np.argmax(big))
-        largest = float(np.abs(X[:, j]).max())
+    found = too_large(X)
+    if found is not None:
+        j, largest = found
         hint = "" if standardized else "; rescale it or use --standardize"
         fail(f"{table.path}: column {table.columns[j]!r} has values up to {largest:.3g}, too large "
              f"to cluster (sums of their squares overflow){hint}")

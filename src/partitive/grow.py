@@ -207,6 +207,8 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         position = np.empty(len(nodes), dtype=np.intp)
         position[leaves] = np.arange(len(leaves))
         labels, centers = refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size)
+        if n_clusters is not None or round_ == REGROW_ROUNDS:
+            break
         # A cut high in the tree can cut a small group in pieces, each too light to be
         # split off where it landed; Lloyd gathers the pieces with the nearest leaf,
         # which is grown again on its new rows where they are enough for a cluster.
@@ -215,7 +217,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
             leaf: np.flatnonzero(labels == c) for c, leaf in enumerate(leaves)
             if gained[c] >= min_cluster_size
         }
-        if n_clusters is not None or not changed or round_ == REGROW_ROUNDS:
+        if not changed:
             break
         n_before = len(nodes)
         # Every row now belongs to its refined cluster's leaf.

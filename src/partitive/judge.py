@@ -72,9 +72,7 @@ class Rule:
         ``rows``: when the points are representatives (``reduced``), a uniform
         sample of the rows they stand for.
         """
-        spread = with_rounding(spread, self.rounding, X.shape)
-        t = X @ direction
-        t_spread = None if spread is None else spread @ direction**2
+        spread, t, t_spread = self._projected(X, direction, spread)
         if self.validation == "full":
             evidence = full_evidence(X, w, goes_right, self.tau, spread)
         else:
@@ -100,6 +98,18 @@ class Rule:
             and (not evidence.diagonal or (diagonal_ok and not_one_gaussian(X, w, self.reduced, rows)))
         )
         return distinct, evidence, p_value
+
+    def apart(self, X, w, goes_right, direction, spread=None) -> bool:
+        """Whether empty space separates the two sides along ``direction`` (the rule
+        :meth:`evaluate` reads too; see :func:`empty_between`)."""
+        _, t, t_spread = self._projected(X, direction, spread)
+        return empty_between(t, w, goes_right, t_spread, spanned_dims(X))
+
+    def _projected(self, X, direction, spread):
+        """The rows' own spread with the rounding, their projections on ``direction``,
+        and that spread along it."""
+        spread = with_rounding(spread, self.rounding, X.shape)
+        return spread, X @ direction, None if spread is None else spread @ direction**2
 
     def trusts_mixture(self, X, w) -> bool:
         """Whether the points are enough for mixture evidence: where a node has few

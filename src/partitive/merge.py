@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import empty_between, gaussian_parts, not_one_gaussian, rows_of, spanned_dims, spread_of, with_rounding
+from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of
 from .prepare import weighted_quantile
 from .refine import refine, weighted_centers
 from .tree import Merge
@@ -79,9 +79,8 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
                 # Empty space between the two, along the line through their centres,
                 # is a valley however few points either holds: a far small group is
                 # a cluster, whatever the tests' power on it.
-                if not distinct and not small and empty_between(
-                    Xp @ (direction / norm), wp, goes_right, _along(spread_of(spread, in_pair), rule, Xp.shape, direction / norm),
-                    spanned_dims(Xp),
+                if not distinct and not small and rule.apart(
+                    Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair)
                 ):
                     distinct = True
                 # Pieces of one shape made of flat strokes (letters) are bimodal on
@@ -216,11 +215,6 @@ class _Density:
         flat = np.exp(norm.ppf(0.9) * self.scatter)
         gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
-
-
-def _along(spread, rule, shape, direction):
-    spread = with_rounding(spread, rule.rounding, shape)
-    return None if spread is None else spread @ direction**2
 
 
 def _neighbour_pairs(centers):

@@ -32,14 +32,23 @@ PRINCIPAL_AXES = 32
 LARGEST_VALUE = 1e100
 
 
-def check_magnitude(X: np.ndarray) -> None:
-    """Raise ValueError, naming the first such feature, if ``X`` holds values beyond
-    LARGEST_VALUE: the fit's sums of squares would overflow."""
+def too_large(X: np.ndarray) -> tuple[int, float] | None:
+    """The first feature holding values beyond LARGEST_VALUE and its largest magnitude,
+    or None: the fit's sums of squares would overflow on such values."""
     big = np.abs(X).max(axis=0, initial=0.0) > LARGEST_VALUE
-    if big.any():
-        j = int(np.argmax(big))
+    if not big.any():
+        return None
+    j = int(np.argmax(big))
+    return j, float(np.abs(X[:, j]).max())
+
+
+def check_magnitude(X: np.ndarray) -> None:
+    """Raise ValueError, naming the feature, if ``X`` holds values beyond LARGEST_VALUE."""
+    found = too_large(X)
+    if found is not None:
+        j, largest = found
         raise ValueError(
-            f"feature {j} has values up to {float(np.abs(X[:, j]).max()):.3g}, too large to cluster "
+            f"feature {j} has values up to {largest:.3g}, too large to cluster "
             f"(sums of their squares overflow); rescale it"
         )
 
