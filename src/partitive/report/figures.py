@@ -11,6 +11,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..pca import plot_axes
 from ..plotting import cluster_colour, draw_tree, figure_size
 
 #: Rows drawn in the scatter plot at most; more are thinned to an even stride.
@@ -71,26 +72,11 @@ def sample_rows(n_rows: int, limit: int = SCATTER_ROWS) -> np.ndarray:
     return np.linspace(0, n_rows - 1, limit).round().astype(np.intp)
 
 
-def principal_axes(X: np.ndarray):
-    """Mean, the first two principal axes (signs fixed) and their shares of the variance."""
-    mean = X.mean(axis=0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-    axes = np.zeros((2, X.shape[1]))
-    axes[: vt.shape[0]] = vt[:2]
-    # An axis and its negative are equally principal; the largest loading is made positive.
-    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
-    axes *= np.where(signs == 0, 1.0, signs)[:, None]
-    total = (s**2).sum()
-    shares = np.zeros(2)
-    shares[: s.size] = (s[:2] ** 2) / total if total > 0 else 0.0
-    return mean, axes, shares
-
-
 @styled
 def scatter_figure(tree, X: np.ndarray, labels: np.ndarray) -> str:
     rows = sample_rows(X.shape[0])
     sample, sample_labels = X[rows], labels[rows]
-    mean, axes, shares = principal_axes(sample)
+    mean, axes, shares = plot_axes(sample)
     points = (sample - mean) @ axes.T
     centres = (tree.cluster_centers - mean) @ axes.T
     k = tree.n_clusters
