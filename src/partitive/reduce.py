@@ -320,7 +320,7 @@ def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | Non
     if sample is None:
         sample = source.run(SamplePass(n_representatives, source.n_features), n_jobs)
     if sample.rows.shape[0] == 0:
-        raise ValueError("all sample weights are zero")
+        raise ValueError(source.empty_message)
     with one_blas_thread():
         codebook = Codebook(sample.rows)
         rare = codebook.rare()

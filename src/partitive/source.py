@@ -97,8 +97,7 @@ class Source:
 class ChunkSource(Source):
     """A source read chunk by chunk in this process; passes run on ``n_jobs`` threads.
 
-    Subclasses give ``_chunks()`` (an iterable of ``(X, w)``, rows of weight 0 included)
-    and ``_row_chunks()`` (every row, for labelling).
+    Subclasses give ``_chunks()``: an iterable of ``(X, w)``, rows of weight 0 included.
     """
 
     def run(self, pass_, n_jobs: int = 1):
@@ -126,16 +125,20 @@ class ChunkSource(Source):
                     advance(rows)
         return total
 
-    def _label_chunks(self, tree, n_jobs):
-        with self.progress.track("Labelling", self.n_rows) as advance:
-            for X in self._row_chunks():
-                labels = label_rows(tree, X, n_jobs)
-                advance(X.shape[0])
-                yield labels
-
 
 class ArraySource(ChunkSource):
-    """An in-memory float64 array with its sample weights (validated by the estimator)."""
+    """An in-memory array with its sample weights, read in chunks of ``chunk_rows``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        float64 rows, finite (the estimator validates them).
+    sample_weight : ndarray of shape (n_samples,)
+        Non-negative weights; rows of weight 0 are left out of the fit and labelled by
+        prediction.
+    chunk_rows : int, default=65536
+        Rows per chunk of a pass (the result does not depend on it).
+    """
 
     kind = "an array"
     empty_message = "all sample weights are zero"
@@ -176,7 +179,16 @@ class ArraySource(ChunkSource):
 
 
 class DatasetSource(ChunkSource):
-    """A chunked file (:class:`partitive.Dataset`), every row of weight 1."""
+    """A chunked file (:class:`partitive.Dataset`), every row of weight 1.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Or anything with its ``chunks()``, ``count_rows()``, ``columns`` and
+        ``n_features`` (and ``known_rows()``, else the count is taken by a pass).
+    progress : object or None, default=None
+        Told of every pass over the file (see :class:`NoProgress`).
+    """
 
     kind = "a chunked dataset"
 
@@ -189,7 +201,8 @@ class DatasetSource(ChunkSource):
 
     @property
     def n_rows(self) -> int | None:
-        return self.dataset.known_rows()
+        known = getattr(self.dataset, "known_rows", None)
+        return None if known is None else known()
 
     def total_weight(self) -> float:
         return float(self.dataset.count_rows())
@@ -197,9 +210,6 @@ class DatasetSource(ChunkSource):
     def _chunks(self):
         for X in self.dataset.chunks():
             yield X, np.ones(X.shape[0])
-
-    def _row_chunks(self):
-        return self.dataset.chunks()
 
     def read(self):
         with self.progress.track("Reading", self.n_rows) as advance:
@@ -215,10 +225,31 @@ class DatasetSource(ChunkSource):
             return fitted
         return np.concatenate(list(self._label_chunks(tree, n_jobs)))
 
+    def _label_chunks(self, tree, n_jobs):
+        with self.progress.track("Labelling", self.n_rows) as advance:
+            for X in self.dataset.chunks():
+                labels = label_rows(tree, X, n_jobs)
+                advance(X.shape[0])
+                yield labels
+
 
 def as_source(X, progress=None) -> Source | None:
-    """The source for a chunked file or a Dask collection; None for anything else
-    (arrays and frames, which the estimator validates first)."""
+    """The source of a chunked file or a Dask collection.
+
+    Parameters
+    ----------
+    X : object
+        A :class:`Source` (returned as it is), a :class:`partitive.Dataset` or a Dask
+        array or DataFrame.
+    progress : object or None, default=None
+        For a dataset: told of every pass (see :class:`NoProgress`).
+
+    Returns
+    -------
+    source : Source or None
+        None for anything else: arrays and frames, which the estimator validates
+        first and reads through :class:`ArraySource`.
+    """
     if isinstance(X, Source):
         return X
     if _is_dask(X):
