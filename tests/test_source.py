@@ -50,6 +50,9 @@ def test_a_file_gives_the_labels_of_the_array(tmp_path, blobs, suffix, chunk_row
     streamed = reduced().fit(open_dataset(save(blobs, tmp_path / f"x{suffix}"), chunk_rows=chunk_rows))
     assert np.array_equal(streamed.labels_, in_memory.labels_)
     assert streamed.n_clusters_ == in_memory.n_clusters_ == 6
+    # The same representatives: every row counted once, whichever chunk it came in.
+    assert streamed.tree_.params["reduced"] == in_memory.tree_.params["reduced"]
+    assert [c.weight for c in streamed.tree_.clusters] == [c.weight for c in in_memory.tree_.clusters]
 
 
 @pytest.mark.parametrize("rows", [250, 1777, 10_000])
@@ -61,6 +64,8 @@ def test_a_dask_array_gives_the_labels_of_the_array(blobs, rows):
     with dask.config.set(scheduler="threads"):
         model = reduced().fit(da.from_array(blobs, chunks=(rows, 3)))
         assert np.array_equal(model.labels_.compute(), in_memory.labels_)
+        assert model.tree_.params["reduced"] == in_memory.tree_.params["reduced"]
+        assert [c.weight for c in model.tree_.clusters] == [c.weight for c in in_memory.tree_.clusters]
         assert np.array_equal(model.predict(da.from_array(blobs, chunks=(rows, 3))).compute(), in_memory.labels_)
 
 
