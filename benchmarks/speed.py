@@ -72,29 +72,14 @@ def count_passes(target, attribute):
 
 
 def run_ppp(X, k, args):
-    import partitive.estimator as estimator
     from partitive import PPP
+    from partitive.source import ArraySource
 
-    chunk_functions = []
-    original = estimator.array_chunks
-
-    def array_chunks(*a, **kw):
-        chunks = original(*a, **kw)
-        counter = [0]
-        chunk_functions.append(counter)
-
-        def counted():
-            counter[0] += 1
-            return chunks()
-
-        return counted
-
-    estimator.array_chunks = array_chunks
+    calls = count_passes(ArraySource, "_chunks")
     model = PPP().fit(X)  # defaults: all cores
-    if not chunk_functions:
+    if "reduced" not in model.tree_.params:
         return model.labels_, model.n_clusters_, None, "exact: the tree grown on all rows"
-    passes = sum(c[0] for c in chunk_functions) + 1
-    return model.labels_, model.n_clusters_, passes, "reduced to representatives"
+    return model.labels_, model.n_clusters_, calls[0] + 1, "reduced to representatives"
 
 
 

@@ -195,32 +195,7 @@ def test_a_failed_write_takes_back_the_outputs_already_written(tmp_path, example
     assert [p.name for p in out.iterdir()] == ["report.html"]
 
 
-def run_on_a_terminal(*args):
-    """Run the command with stderr on a pseudo-terminal; return what the terminal showed."""
-    import os
-    import pty
-
-    leader, follower = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "partitive", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=follower, env=env)
-    os.close(follower)
-    shown = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closes when the process ends
-            break
-        if not chunk:
-            break
-        shown.append(chunk)
-    proc.stdout.read()
-    assert proc.wait() == 0
-    os.close(leader)
-    return b"".join(shown).decode("utf-8", "replace")
-
-
-def test_progress_is_shown_on_a_terminal_only_and_not_with_quiet(tmp_path, example):
+def test_progress_is_shown_on_a_terminal_only_and_not_with_quiet(tmp_path, example, run_on_a_terminal):
     X, names = example
     path = write(tmp_path, np.round(X, 6), names, "csv")
     shown = run_on_a_terminal("cluster", path, "-o", tmp_path / "a")

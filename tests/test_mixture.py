@@ -6,7 +6,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from partitive import PPP, PartitionTree
-from partitive.mixture import COVARIANCE_TYPES, _as_sequential, fit_mixture, merge_components
+from partitive.component_merge import _as_sequential, merge_components
+from partitive.mixture import COVARIANCE_TYPES, fit_mixture
 
 
 def correlated_pair(seed=1, n=400):

@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 from partitive import PPP, DataError, open_dataset
 from partitive.datasets import well_separated_blobs
 from partitive.codebook import Codebook
-from partitive.reduce import array_chunks, reduce
+from partitive.reduce import reduce
+from partitive.source import ArraySource
 
 
 def reduced(m=300, **kw):
@@ -61,11 +62,11 @@ def _same_representatives(a, b):
 def test_representatives_do_not_depend_on_chunking_or_order(chunk_rows):
     X, _ = well_separated_blobs(5, 4, n_per=300, seed=4)
     w = np.ones(X.shape[0])
-    whole = reduce(array_chunks(X, w, X.shape[0]), 4, 150)
+    whole = reduce(ArraySource(X, w, chunk_rows=X.shape[0]), 150)
     order = np.random.default_rng(0).permutation(X.shape[0])
-    chunked = reduce(array_chunks(X[order], w, chunk_rows), 4, 150)
+    chunked = reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 150)
     assert _same_representatives(whole, chunked)
-    threaded = reduce(array_chunks(X[order], w, chunk_rows), 4, 150, n_jobs=2)
+    threaded = reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 150, n_jobs=2)
     assert _same_representatives(whole, threaded)
 
 
@@ -82,9 +83,9 @@ def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order(i
     else:
         X, _ = well_separated_blobs(4, 80, n_per=150, seed=5)
     w = np.ones(X.shape[0])
-    whole = reduce(array_chunks(X, w, X.shape[0]), 80, 300)
+    whole = reduce(ArraySource(X, w, chunk_rows=X.shape[0]), 300)
     order = rng.permutation(X.shape[0])
-    assert _same_representatives(whole, reduce(array_chunks(X[order], w, 7), 80, 300, n_jobs=2))
+    assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=7), 300, n_jobs=2))
 
 
 @pytest.mark.slow
@@ -107,7 +108,7 @@ def test_threads_change_neither_labels_nor_the_blas_setting():
     # thread; a row's seed and label are its own, whichever thread took its block.
     from threadpoolctl import threadpool_info
 
-    import partitive.estimator as estimator
+    import partitive.source as source
 
     def threads():
         return {info["filepath"]: info["num_threads"] for info in threadpool_info()}
@@ -116,13 +117,13 @@ def test_threads_change_neither_labels_nor_the_blas_setting():
     X, _ = well_separated_blobs(6, 5, n_per=1500, seed=8)
     fits = [reduced(m=500, n_jobs=n_jobs).fit(X) for n_jobs in (1, 2, None)]
     assert all(np.array_equal(fit.labels_, fits[0].labels_) for fit in fits[1:])
-    original = estimator.LABEL_BLOCK_ROWS
-    estimator.LABEL_BLOCK_ROWS = 1000  # many blocks, so the threads share them
+    original = source.LABEL_BLOCK_ROWS
+    source.LABEL_BLOCK_ROWS = 1000  # many blocks, so the threads share them
     try:
         assert np.array_equal(fits[0].predict(X), fits[0].labels_)
         assert np.array_equal(PPP(n_jobs=2, reduction=True, n_representatives=500).fit(X).labels_, fits[0].labels_)
     finally:
-        estimator.LABEL_BLOCK_ROWS = original
+        source.LABEL_BLOCK_ROWS = original
     after = threads()  # libraries loaded meanwhile are not compared
     assert {path: after[path] for path in before} == before
 
@@ -160,12 +161,12 @@ def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
     # them is a representative of its own.
     X, truth = _with_rare_group(20_000, 4, 200, seed=5)
     w = np.ones(X.shape[0])
-    whole = reduce(array_chunks(X, w, X.shape[0]), 4, 1000)
+    whole = reduce(ArraySource(X, w, chunk_rows=X.shape[0]), 1000)
     far = whole.mean[:, 0] > 30
     assert whole.weight[far].sum() == far.sum() == 200
     order = np.random.default_rng(1).permutation(X.shape[0])
     for chunk_rows, n_jobs in [(7, 1), (999, 2), (X.shape[0], 3)]:
-        assert _same_representatives(whole, reduce(array_chunks(X[order], w, chunk_rows), 4, 1000, n_jobs=n_jobs))
+        assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 1000, n_jobs=n_jobs))
 
 
 def test_one_gaussian_has_no_rare_region():
@@ -196,8 +197,8 @@ def test_reduced_labels_identical_across_permutation_chunking_and_duplication(se
     doubled = reduced(m=60).fit(np.vstack([X, X]))
     weighted = reduced(m=60).fit(X, sample_weight=np.full(X.shape[0], 2.0))
     assert np.array_equal(doubled.labels_[: X.shape[0]], weighted.labels_)
-    reps = reduce(array_chunks(X, np.ones(X.shape[0]), X.shape[0]), X.shape[1], 60)
-    assert _same_representatives(reps, reduce(array_chunks(X[order], np.ones(X.shape[0]), chunk_rows), X.shape[1], 60))
+    reps = reduce(ArraySource(X, np.ones(X.shape[0]), chunk_rows=X.shape[0]), 60)
+    assert _same_representatives(reps, reduce(ArraySource(X[order], np.ones(X.shape[0]), chunk_rows=chunk_rows), 60))
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from partitive import PPP, PartitionTree
 from partitive.__main__ import main
 from partitive.datasets import load_example
 from partitive.report import profile_values, render_report
-from partitive.report.figures import principal_axes, sample_rows
+from partitive.pca import plot_axes
+from partitive.report.figures import sample_rows
 
 SECTIONS = {"summary", "sizes", "profiles", "scatter", "tree", "parameters"}
 
@@ -159,7 +160,7 @@ def test_principal_axes_follow_the_long_direction_with_a_fixed_sign():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(400, 3)) * [1.0, 10.0, 0.1]
     for data in (X, -X):
-        _, axes, shares = principal_axes(data)
+        _, axes, shares = plot_axes(data)
         assert axes[0, 1] > 0.99 and axes[1, 0] > 0.99
         assert shares[0] > 0.95
 

@@ -1,6 +1,7 @@
 import numpy as np
 
-from partitive.split import canonical_sign, two_means
+from partitive.pca import canonical_sign
+from partitive.split import two_means
 
 
 def test_child_zero_is_the_lower_side_and_split_is_the_bisector():
@@ -39,7 +40,7 @@ def test_concurrent_eigensolves_leave_blas_threads_as_they_were():
 
     from threadpoolctl import threadpool_info
 
-    from partitive.split import leading_axes
+    from partitive.pca import leading_axes
 
     before = [info["num_threads"] for info in threadpool_info()]
     Xc = np.random.default_rng(0).normal(size=(200, 64))

@@ -17,11 +17,14 @@ import numpy as np
 from . import PPP, PartitionTree, __version__
 from ._ppp_options import ppp_options
 from .datasets import example_path, load_example
+from .dataset import CHUNK_ROWS, open_dataset
 from .io import DataError, Table, read_table
-from .outputs import write_labels, write_text
-from .prepare import too_large
+from .outputs import write_label_chunks, write_labels, write_text
 from .progress import Phases
 from .report import render_report
+from .report.figures import sample_rows
+from .source import DatasetSource, NoProgress
+from .standardize import Prepared, check_chunk, dataset_scaling, standardized
 
 LABEL_NAMES = {"csv": "labels.csv", "parquet": "labels.parquet", "npy": "labels.npy"}
 DEMO_DIR = Path("partitive-demo")
@@ -57,35 +60,23 @@ def read_or_fail(path, columns, delimiter, drop_missing, id_column=None):
                            id_column=id_column)
     except DataError as err:
         fail(str(err))
-    for line in table.notes:
+    note_left_out(table.notes)
+    return table
+
+
+def note_left_out(notes):
+    """The reader's notes, a column left out with the hint of how to keep it."""
+    for line in notes:
         hint = " (--id-column NAME carries a column into the labels)" if line.endswith("left out") else ""
         note(line + hint)
-    return table
 
 
 def check_magnitude(X, table: Table, standardized: bool):
     """Fail with one line if ``X`` holds values too large to compute with."""
-    found = too_large(X)
-    if found is not None:
-        j, largest = found
-        hint = "" if standardized else "; rescale it or use --standardize"
-        fail(f"{table.path}: column {table.columns[j]!r} has values up to {largest:.3g}, too large "
-             f"to cluster (sums of their squares overflow){hint}")
-
-
-def scaling(X):
-    """Each column's mean and standard deviation (1 where it is 0), safe from overflow."""
-    # Divided by the largest magnitude first, so that values near 1e308 do not overflow.
-    top = np.abs(X).max(axis=0)
-    top = np.where(top > 0, top, 1.0)
-    unit = X / top
-    mean, scale = unit.mean(axis=0) * top, unit.std(axis=0) * top
-    return mean, np.where(scale > 0, scale, 1.0)
-
-
-def standardized(X, mean, scale):
-    """``(X - mean) / scale``, in an order that cannot overflow when ``X`` is finite."""
-    return X / scale - mean / scale
+    try:
+        check_chunk(X, table, standardized)
+    except DataError as err:
+        fail(str(err))
 
 
 def load_tree_or_fail(path) -> PartitionTree:
@@ -119,12 +110,29 @@ def ensure_writable(outdir: Path):
         fail(f"{outdir}: cannot write there ({err.strerror})")
 
 
-def write_outputs(outdir: Path, model, table: Table, X, standardized: bool) -> Path:
-    """Write the labels, tree.json, summary.json and report.html: all of them or none."""
+class InMemory:
+    """Rows already in memory, read like a dataset by :func:`write_outputs`."""
+
+    def __init__(self, X, columns, path, kind="csv"):
+        self.X, self.columns, self.path, self.format, self.id_column = X, columns, Path(path), kind, None
+
+    def chunks_with_ids(self):
+        yield self.X, None
+
+
+def write_outputs(outdir: Path, model, data, standardized: bool, progress=None) -> Path:
+    """Write the labels, tree.json, summary.json and report.html: all of them or none.
+
+    ``data`` gives the rows in chunks (``chunks_with_ids``), as the tree saw them: one
+    pass writes each chunk's labels, beside its ids when there is an id column, and
+    keeps the rows the report's scatter plot shows (at most a few thousand).
+    """
     tree = model.tree_
+    labels = np.asarray(model.labels_)
+    n_rows = labels.shape[0]
     summary = {
-        "input": str(table.path), "rows": int(X.shape[0]), "columns": table.columns,
-        "id_column": table.id_column,
+        "input": str(data.path), "rows": int(n_rows), "columns": list(data.columns),
+        "id_column": data.id_column,
         "n_clusters": model.n_clusters_, "sizes": [int(c.weight) for c in tree.clusters],
         # One cluster has nothing to be separated from: its clusterability of 1 scores nothing.
         "clusterability": model.clusterability_ if model.n_clusters_ > 1 else None,
@@ -132,23 +140,41 @@ def write_outputs(outdir: Path, model, table: Table, X, standardized: bool) -> P
         "covariance_type": None if tree.mixture is None else tree.mixture.covariance_type,
         "standardized": standardized, "parameters": model.get_params(), "version": __version__,
     }
-    # Rendered before the first file is written, so a failure here leaves nothing behind.
-    texts = {
-        "tree.json": tree.to_json(),
-        "summary.json": json.dumps(summary, indent=1),
-    }
-    with warnings_noted("drawing the report"):
-        texts["report.html"] = render_report(tree, X, model.labels_, summary)
+    shown = sample_rows(n_rows)
+    sample = []
+
+    def label_chunks(advance):
+        start = 0
+        for X, ids in data.chunks_with_ids():
+            end = start + X.shape[0]
+            sample.append(X[shown[(shown >= start) & (shown < end)] - start])
+            yield labels[start:end] if data.id_column is None else (ids, labels[start:end])
+            advance(X.shape[0])
+            start = end
+
     written = []
     try:
-        written.append(write_labels(model.labels_, outdir / LABEL_NAMES[table.format], table))
+        with (progress or NoProgress()).track("Writing labels", n_rows) as advance:
+            written.append(write_label_chunks(label_chunks(advance), outdir / LABEL_NAMES[data.format],
+                                              data.format, n_rows, data.id_column))
+        texts = {"tree.json": tree.to_json(), "summary.json": json.dumps(summary, indent=1)}
+        with warnings_noted("drawing the report"):
+            texts["report.html"] = render_report(tree, np.vstack(sample), labels[shown], summary)
         for name, text in texts.items():
             written.append(write_text(text, outdir / name))
     except OSError as err:
-        for path in written:
-            path.unlink(missing_ok=True)
+        remove(written)
         fail(f"{outdir}: cannot write there ({err.strerror})")
+    except BaseException:
+        # The outputs are all written or none: a failure part-way takes back the first.
+        remove(written)
+        raise
     return outdir / "report.html"
+
+
+def remove(paths):
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 class Partitive(click.Group):
@@ -218,8 +244,7 @@ def demo(outdir, quiet):
             model = PPP().fit(X)
         model.tree_.feature_names = names
         with phase("Labelling and writing the report"):
-            table = Table(X, names, Path(str(example_path())), "csv")
-            report = write_outputs(outdir, model, table, X, standardized=False)
+            report = write_outputs(outdir, model, InMemory(X, names, str(example_path())), standardized=False)
     click.echo(f"data: {example_path()} ({X.shape[0]} rows, {X.shape[1]} features)")
     click.echo(f"found {found(model)}\n")
     width = max(len(n) for n in names)
@@ -269,24 +294,46 @@ def cluster(data, outdir, columns, id_column, delimiter, standardize, drop_missi
     """
     with Phases(quiet) as phase:
         with phase(f"Reading {data}"):
-            table = read_or_fail(data, None if columns is None else columns.split(","), delimiter,
-                                 drop_missing, id_column)
+            dataset = open_or_fail(data, None if columns is None else columns.split(","), delimiter,
+                                   drop_missing, id_column)
         ensure_writable(outdir)
-        X = table.X
+        mean = scale = None
         if standardize:
-            mean, scale = scaling(X)
-            X = standardized(X, mean, scale)
-        check_magnitude(X, table, standardize)
+            mean, scale = call_or_fail(dataset_scaling, dataset, phase)
+        rows = Prepared(dataset, mean, scale)
         with phase("Growing the partitive tree"):
-            model = fit_or_fail(PPP(**params), X)
+            model = fit_or_fail(PPP(**params), DatasetSource(rows, phase))
         tree = model.tree_
-        tree.feature_names = table.columns
+        tree.feature_names = dataset.columns
         if standardize:
             # Kept in the tree so that `partitive predict` scales new data the same way.
             tree.params["standardize"] = {"mean": mean.tolist(), "scale": scale.tolist()}
         with phase("Labelling and writing the report"):
-            report = write_outputs(outdir, model, table, X, standardize)
+            report = call_or_fail(write_outputs, outdir, model, rows, standardize, phase)
     click.echo(f"{found(model)}; wrote {outdir}/ (report: {report})")
+
+
+#: Rows per chunk of ``partitive cluster``; the environment variable sets it (for tests).
+CHUNK_ROWS_VARIABLE = "PARTITIVE_CHUNK_ROWS"
+
+
+def open_or_fail(path, columns, delimiter, drop_missing, id_column=None):
+    """The file as a chunked dataset; what it leaves out is said in notes."""
+    chunk_rows = int(os.environ.get(CHUNK_ROWS_VARIABLE, CHUNK_ROWS))
+    with warnings.catch_warnings():
+        # The notes say it in one line each, with a hint.
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = call_or_fail(open_dataset, path, columns, delimiter, drop_missing, chunk_rows, id_column)
+    note_left_out(dataset.notes)
+    return dataset
+
+
+def call_or_fail(function, *args):
+    """``function(*args)``; a problem with the file is one line on stderr."""
+    try:
+        return function(*args)
+    except DataError as err:
+        fail(str(err))
 
 
 @contextmanager

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .judge import spread_of, with_rounding
-from .mixture import COVARIANCE_TYPES, fit_mixture, merge_components
+from .component_merge import merge_components
+from .mixture import COVARIANCE_TYPES, fit_mixture
 from .refine import weighted_centers
 from .tree import Cluster, Merge, Node, PartitionTree
 

@@ -68,7 +68,7 @@ class Codebook:
     """
 
     def __init__(self, seeds: np.ndarray, n_base: int | None = None):
-        from .split import leading_axes
+        from .pca import leading_axes
 
         n_base = seeds.shape[0] if n_base is None else n_base
         base = seeds[:n_base]

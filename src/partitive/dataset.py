@@ -43,6 +43,9 @@ class Dataset:
         :class:`DataError`.
     chunk_rows : int, default=65536
         Rows per chunk; memory is about ``chunk_rows x columns x 8`` bytes.
+    id_column : str or None, default=None
+        A column (of any type) naming the rows, read as text beside the numbers by
+        :meth:`chunks_with_ids`; it is not one of ``columns``.
 
     Attributes
     ----------
@@ -75,8 +78,10 @@ class Dataset:
     [(600, 2)]
     """
 
-    def __init__(self, path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS):
+    def __init__(self, path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS,
+                 id_column=None):
         self.path = _check_path(path)
+        self.id_column = id_column
         self.format = file_format(self.path)
         self.drop_missing = drop_missing
         self.chunk_rows = int(chunk_rows)
@@ -84,13 +89,15 @@ class Dataset:
         self.header = True
         self._n_rows = None
         if self.format == "npy":
-            table = _read_npy(self.path, columns, None, header_only=True)
+            table = _read_npy(self.path, columns, None, header_only=True, id_column=id_column)
         elif self.format == "parquet":
-            table = _read_parquet(self.path, columns, None, header_only=True)
+            table = _read_parquet(self.path, columns, None, header_only=True, id_column=id_column)
         else:
-            table = _sniff_csv(self.path, columns, delimiter)
+            table = _sniff_csv(self.path, columns, delimiter, id_column)
             self.header, self.delimiter, self.encoding = table.header, table.delimiter, table.encoding
         self.columns, self.notes = table.columns, table.notes
+        if self.format == "csv" and self.encoding == "latin-1":
+            self.notes += (f"{self.path}: not UTF-8; read as Latin-1",)
         for note in self.notes:
             # Columns left out without a word would be a silent change to the data.
             warnings.warn(note, UserWarning, stacklevel=2)
@@ -105,14 +112,22 @@ class Dataset:
 
     def chunks(self):
         """Yield the data as float64 arrays of at most ``chunk_rows`` rows."""
+        for X, _ in self.chunks_with_ids():
+            yield X
+
+    def chunks_with_ids(self):
+        """Yield ``(X, ids)`` per chunk: the data as :meth:`chunks` gives them and the
+        id column's values (a list of str) of the same rows, or None without one."""
         first_row, seen = 0, 0
         raw = {"npy": self._npy_chunks, "parquet": self._parquet_chunks, "csv": self._csv_chunks}
-        for X in raw[self.format]():
-            kept, _ = _check_finite(X, self.path, self.columns, first_row, self.drop_missing)
+        for X, ids in raw[self.format]():
+            kept, rows = _check_finite(X, self.path, self.columns, first_row, self.drop_missing)
             first_row += X.shape[0]
             seen += kept.shape[0]
+            if ids is not None and rows is not None:
+                ids = [i for i, keep in zip(ids, rows) if keep]
             if kept.shape[0]:
-                yield kept
+                yield kept, ids
         if first_row == 0:
             raise DataError(f"{self.path}: no data rows")
         if seen == 0:
@@ -123,6 +138,12 @@ class Dataset:
         """Yield ``(X, w)`` per chunk, every row of weight 1 (what the reduction reads)."""
         for X in self.chunks():
             yield X, np.ones(X.shape[0])
+
+    def known_rows(self) -> int | None:
+        """Rows the fit will see if that takes no pass over the file, else None."""
+        if self._n_rows is None and self.format != "csv" and not self.drop_missing:
+            return self.count_rows()
+        return self._n_rows
 
     def count_rows(self) -> int:
         """Rows the fit will see (one pass over a CSV file; free for Parquet and NPY)."""
@@ -157,7 +178,7 @@ class Dataset:
             if fortran_order or dtype.hasobject:
                 array = self._npy()
                 for start in range(0, array.shape[0], self.chunk_rows):
-                    yield np.asarray(array[start : start + self.chunk_rows][:, idx], dtype=np.float64)
+                    yield np.asarray(array[start : start + self.chunk_rows][:, idx], dtype=np.float64), None
                 return
             # Plain reads, not a memory map: pages of a mapped file count in the
             # process's resident memory until the kernel drops them, so a large file
@@ -166,16 +187,18 @@ class Dataset:
             for start in range(0, shape[0], self.chunk_rows):
                 rows = min(self.chunk_rows, shape[0] - start)
                 block = np.fromfile(fh, dtype=dtype, count=rows * width).reshape(rows, width)
-                yield np.asarray(block[:, idx], dtype=np.float64)
+                yield np.asarray(block[:, idx], dtype=np.float64), None
 
     def _parquet_chunks(self):
         import pyarrow.parquet as pq
 
         source = pq.ParquetFile(self.path)
-        for batch in source.iter_batches(batch_size=self.chunk_rows, columns=self.columns):
-            yield np.column_stack(
+        ids = [] if self.id_column is None else [self.id_column]
+        for batch in source.iter_batches(batch_size=self.chunk_rows, columns=self.columns + ids):
+            X = np.column_stack(
                 [batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in self.columns]
             ).reshape(batch.num_rows, len(self.columns))
+            yield X, None if not ids else [str(v) for v in batch.column(self.id_column).to_pylist()]
 
     def _csv_chunks(self):
         try:
@@ -183,16 +206,17 @@ class Dataset:
             import pyarrow.csv  # noqa: F401  (the streaming reader below needs it)
         except ImportError:
             # Without pyarrow the file is parsed whole, then handed out in chunks.
-            X = _read_csv(self.path, self.columns, self.delimiter).X
-            for start in range(0, X.shape[0], self.chunk_rows):
-                yield X[start : start + self.chunk_rows]
+            table = _read_csv(self.path, self.columns, self.delimiter, self.id_column)
+            for start in range(0, table.X.shape[0], self.chunk_rows):
+                end = start + self.chunk_rows
+                yield table.X[start:end], None if table.ids is None else table.ids[start:end]
             return
         names = _csv_names(self.path, self.delimiter, self.header, self.encoding)
         try:
             reader = self._open_csv(names)
         except pa.ArrowInvalid as err:
             raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err, self.encoding)) from None
-        pending = []
+        pending, pending_ids = [], []
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -203,12 +227,17 @@ class Dataset:
             pending.append(np.column_stack(
                 [batch.column(c).to_numpy(zero_copy_only=False) for c in self.columns]
             ).reshape(batch.num_rows, len(self.columns)))
+            if self.id_column is not None:
+                pending_ids += batch.column(self.id_column).to_pylist()
             while sum(p.shape[0] for p in pending) >= self.chunk_rows:
                 block = np.vstack(pending)
-                yield block[: self.chunk_rows]
-                pending = [block[self.chunk_rows :]]
+                yield block[: self.chunk_rows], self._ids(pending_ids[: self.chunk_rows])
+                pending, pending_ids = [block[self.chunk_rows :]], pending_ids[self.chunk_rows :]
         if pending and sum(p.shape[0] for p in pending):
-            yield np.vstack(pending)
+            yield np.vstack(pending), self._ids(pending_ids)
+
+    def _ids(self, values):
+        return None if self.id_column is None else values
 
     def _open_csv(self, names):
         import pyarrow as pa
@@ -222,15 +251,18 @@ class Dataset:
             ),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=True),
             convert_options=pcsv.ConvertOptions(
-                include_columns=self.columns,
-                column_types={c: pa.float64() for c in self.columns},
+                include_columns=self.columns + ([] if self.id_column is None else [self.id_column]),
+                column_types={c: pa.float64() for c in self.columns}
+                | ({} if self.id_column is None else {self.id_column: pa.string()}),
                 null_values=["", "NA", "na", "nan", "NaN", "NAN", "null", "NULL"],
-                strings_can_be_null=True,
+                # Only the id column is text: its values are kept as written, "NA" too.
+                strings_can_be_null=False,
             ),
         )
 
 
-def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS) -> Dataset:
+def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_rows=CHUNK_ROWS,
+                 id_column=None) -> Dataset:
     """Open a CSV, Parquet or NPY file for chunked reading (see :class:`Dataset`).
 
     Only the file's header (or a sample of a CSV file) is read here; the rows are read
@@ -249,6 +281,8 @@ def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_r
         :class:`DataError`.
     chunk_rows : int, default=65536
         Rows per chunk.
+    id_column : str or None, default=None
+        A column naming the rows, read as text by :meth:`Dataset.chunks_with_ids`.
 
     Returns
     -------
@@ -264,7 +298,7 @@ def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_r
     >>> model.n_features_in_
     2
     """
-    return Dataset(path, columns, delimiter, drop_missing, chunk_rows)
+    return Dataset(path, columns, delimiter, drop_missing, chunk_rows, id_column)
 
 
 def _csv_names(path, delimiter, header, encoding="utf-8-sig"):

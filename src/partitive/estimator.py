@@ -7,17 +7,15 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names, _check_sample_weight, check_is_fitted, validate_data
 
 from ._threads import one_blas_thread
 from .grow import fit_tree
 from .prepare import check_magnitude
 from .judge import Rule
 from .mixture import COVARIANCE_TYPES
-from .reduce import array_chunks, reduce
-
-#: Rows per chunk when an in-memory array is reduced (the result does not depend on it).
-ARRAY_CHUNK_ROWS = 65_536
+from .reduce import SamplePass, reduce
+from .source import ArraySource, as_source, label_rows, n_threads
 
 #: ``reduce_above="auto"``: this many rows up to REDUCE_ABOVE_FEATURES features, fewer
 #: in proportion above (docs/method.md, "Large data").
@@ -223,47 +221,55 @@ class PPP(ClusterMixin, BaseEstimator):
         -------
         self : PPP
         """
-        if _is_dask(X):
-            from .backends import dask as backend
-
-            return backend.fit(self, X, sample_weight)
-        if _is_dataset(X):
-            return self._fit_dataset(X, sample_weight)
-        X = validate_data(self, X, dtype=np.float64, ensure_min_features=1)
-        check_magnitude(X)
-        sample_weight = _check_weights(sample_weight, X)
-        used = sample_weight > 0
-        Xu, wu = X[used], sample_weight[used]
-        if self._reduces(Xu.shape[0], X.shape[1]):
-            tree = self._fit_representatives(array_chunks(Xu, wu, ARRAY_CHUNK_ROWS), X.shape[1], wu.sum())
-            labels = _label_rows(tree, X, self.n_jobs)
+        source = self._source(X, sample_weight)
+        threads = n_threads(self.n_jobs)
+        n_rows, sample = source.n_rows, None
+        if n_rows is None and self.reduction == "auto":
+            # The row count takes a pass over the rows (a CSV file, a Dask DataFrame):
+            # the reduction's first pass counts them as well.
+            sample = source.run(SamplePass(self.n_representatives, source.n_features), threads)
+            n_rows = source.n_rows
+        if n_rows == 0:
+            raise ValueError(source.empty_message)
+        if self._reduces(n_rows, source.n_features):
+            reps = reduce(source, self.n_representatives, threads, sample)
+            tree = self._fit_reduced(reps, source.total_weight())
+            labels = source.labels(tree, threads)
         else:
-            tree, labels_used = fit_tree(Xu, wu, **self._tree_settings(wu.sum()))
-            labels = np.empty(X.shape[0], dtype=np.intp)
-            labels[used] = labels_used
-            if not used.all():
-                labels[~used] = tree.predict(X[~used])
+            X, w = source.read()
+            tree, fitted = fit_tree(X, w, **self._tree_settings(w.sum()))
+            labels = source.labels(tree, threads, fitted)
+        if source.columns is not None:
+            tree.feature_names = list(source.columns)
         self._set_result(tree, labels)
         return self
 
-    def _fit_dataset(self, dataset, sample_weight):
-        """Fit on a chunked dataset (see :func:`partitive.open_dataset`), streaming it."""
+    def _source(self, X, sample_weight):
+        """The fit's source (:mod:`partitive.source`), ``n_features_in_`` and
+        ``feature_names_in_`` set from it."""
+        source = as_source(X)
+        if source is None:
+            X = validate_data(self, X, dtype=np.float64, ensure_min_features=1)
+            check_magnitude(X)
+            return ArraySource(X, _check_weights(sample_weight, X))
         if sample_weight is not None:
-            raise TypeError("sample_weight is not supported with a chunked dataset")
-        self.n_features_in_ = dataset.n_features
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        n_rows = dataset.count_rows()
-        if not self._reduces(n_rows, dataset.n_features):
-            X = dataset.read()
-            w = np.ones(X.shape[0])
-            tree, labels = fit_tree(X, w, **self._tree_settings(float(X.shape[0])))
-        else:
-            tree = self._fit_representatives(dataset.weighted_chunks, dataset.n_features, float(n_rows))
-            labels = _predict_chunks(tree, dataset, self.n_jobs)
-        tree.feature_names = list(dataset.columns)
-        self._set_result(tree, labels)
-        return self
+            raise TypeError(f"sample_weight is not supported with {source.kind}")
+        self.n_features_in_ = source.n_features
+        _check_feature_names(self, source.header, reset=True)
+        return source
+
+    def _source_like_fit(self, X):
+        """The source of a chunked file or Dask collection to predict, checked to have
+        the fit's features (None for arrays and frames)."""
+        source = as_source(X)
+        if source is not None:
+            if source.header is not None:
+                _check_feature_names(self, source.header, reset=False)
+            if source.n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {source.n_features} features, but PPP is expecting {self.n_features_in_} features as input."
+                )
+        return source
 
     def _reduces(self, n_rows: int, n_features: int) -> bool:
         if self.reduction != "auto":
@@ -291,10 +297,6 @@ class PPP(ClusterMixin, BaseEstimator):
             n_clusters=self.n_clusters, feature_names=names, params=self.get_params(),
             covariance_type=self.covariance_type,
         )
-
-    def _fit_representatives(self, chunks, n_features, total_weight):
-        reps = reduce(chunks, n_features, self.n_representatives, n_jobs=_n_threads(self.n_jobs))
-        return self._fit_reduced(reps, total_weight)
 
     def _fit_reduced(self, reps, total_weight):
         # The tree on representatives is many products of a few thousand rows: BLAS
@@ -350,14 +352,11 @@ class PPP(ClusterMixin, BaseEstimator):
         array([0, 1])
         """
         check_is_fitted(self)
-        if _is_dask(X):
-            from .backends import dask as backend
-
-            return backend.predict(self, X)
-        if _is_dataset(X):
-            return _predict_chunks(self.tree_, X, self.n_jobs)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return _label_rows(self.tree_, X, self.n_jobs)
+        source = self._source_like_fit(X)
+        if source is None:
+            X = validate_data(self, X, dtype=np.float64, reset=False)
+            return label_rows(self.tree_, X, n_threads(self.n_jobs))
+        return source.labels(self.tree_, n_threads(self.n_jobs))
 
     def predict_proba(self, X):
         """Posterior probability of each cluster under the clusters' Gaussian mixture.
@@ -388,10 +387,9 @@ class PPP(ClusterMixin, BaseEstimator):
                [0., 1.]])
         """
         check_is_fitted(self)
-        if _is_dask(X):
-            from .backends import dask as backend
-
-            return backend.predict_proba(self, X)
+        source = self._source_like_fit(X)
+        if source is not None and hasattr(source, "probabilities"):
+            return source.probabilities(self.tree_)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.tree_.predict_proba(X)
 
@@ -414,47 +412,6 @@ class PPP(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
-
-
-def _is_dataset(X) -> bool:
-    """A chunked file (see :class:`partitive.Dataset`), streamed by the fit."""
-    return hasattr(X, "weighted_chunks") and hasattr(X, "count_rows")
-
-
-def _predict_chunks(tree, dataset, n_jobs) -> np.ndarray:
-    return np.concatenate([_label_rows(tree, chunk, n_jobs) for chunk in dataset.chunks()])
-
-
-#: Rows per block when rows are labelled in threads.
-LABEL_BLOCK_ROWS = 65_536
-
-
-def _n_threads(n_jobs) -> int:
-    """Threads for ``n_jobs``: None and -1 all cores (as joblib counts them)."""
-    from joblib import effective_n_jobs
-
-    return effective_n_jobs(-1 if n_jobs is None else n_jobs)
-
-
-def _label_rows(tree, X, n_jobs) -> np.ndarray:
-    """``tree.predict(X)``, blocks of rows in ``n_jobs`` threads, each on one BLAS thread.
-
-    A row's label is computed from that row alone, so it does not depend on the blocks.
-    """
-    blocks = [X[start : start + LABEL_BLOCK_ROWS] for start in range(0, X.shape[0], LABEL_BLOCK_ROWS)]
-    n_threads = min(_n_threads(n_jobs), len(blocks))
-    with one_blas_thread():
-        if n_threads <= 1:
-            return tree.predict(X)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(n_threads) as executor:
-            return np.concatenate(list(executor.map(tree.predict, blocks)))
-
-
-def _is_dask(X) -> bool:
-    """A Dask array or DataFrame, told by its class's package: Dask is an optional extra."""
-    return type(X).__module__.partition(".")[0] == "dask"
 
 
 def _check_weights(sample_weight, X):

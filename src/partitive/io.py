@@ -164,7 +164,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _sniff_csv(path, columns, delimiter) -> Table:
+def _sniff_csv(path, columns, delimiter, id_column=None) -> Table:
     """Delimiter, header, encoding and numeric columns, judged from the first 64 KiB."""
     with open(path, "rb") as fh:
         sample = fh.read(SNIFF_BYTES)
@@ -179,7 +179,7 @@ def _sniff_csv(path, columns, delimiter) -> Table:
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not {encoding} text at byte {err.start}") from None
     return _parse_csv(path, sample, columns, delimiter, body_values=False,
-                      encoding=encoding)
+                      encoding=encoding, id_column=id_column)
 
 
 #: Bytes of a CSV file read to detect its delimiter, header and numeric columns.

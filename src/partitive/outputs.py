@@ -46,40 +46,32 @@ def write_labels(labels: np.ndarray, target, like: Table) -> Path:
     When ``like`` has ids (an id column was read), each label is written beside its
     row's id, the id first; an NPY file, which has no columns, cannot carry them.
     """
-    if like.ids is None:
-        return write_label_chunks([labels], target, like.format, labels.shape[0])
-    target = Path(target)
-    with atomic_path(target) as tmp:
-        if like.format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table({like.id_column: pa.array(like.ids, pa.string()),
-                                     "cluster": np.asarray(labels, dtype=np.int64)}), tmp)
-        elif like.format == "csv":
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow([like.id_column, "cluster"])
-                writer.writerows(zip(like.ids, np.asarray(labels).tolist()))
-        else:
-            raise DataError(f"{target}: an .npy file cannot carry the rows' ids")
-    return target
+    chunk = [labels] if like.ids is None else [(like.ids, labels)]
+    return write_label_chunks(chunk, target, like.format, labels.shape[0], like.id_column)
 
 
-def write_label_chunks(chunks, target, kind: str, n_rows: int) -> Path:
+def write_label_chunks(chunks, target, kind: str, n_rows: int, id_column=None) -> Path:
     """Write labels arriving in chunks, holding one chunk at a time; atomic as a whole.
 
     ``kind`` is "csv", "parquet" or "npy"; ``n_rows`` (the total) sizes the NPY header.
+    With ``id_column`` every chunk is ``(ids, labels)`` and each label is written
+    beside its row's id, under that column's name.
     """
     target = Path(target)
+    if id_column is not None and kind == "npy":
+        raise DataError(f"{target}: an .npy file cannot carry the rows' ids")
     with atomic_path(target) as tmp:
         if kind == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            with pq.ParquetWriter(tmp, pa.schema([("cluster", pa.int64())])) as writer:
-                for labels in chunks:
-                    writer.write_table(pa.table({"cluster": np.asarray(labels, dtype=np.int64)}))
+            fields = ([(id_column, pa.string())] if id_column is not None else []) + [("cluster", pa.int64())]
+            with pq.ParquetWriter(tmp, pa.schema(fields)) as writer:
+                for chunk in chunks:
+                    ids, labels = chunk if id_column is not None else (None, chunk)
+                    columns = {} if ids is None else {id_column: pa.array(ids, pa.string())}
+                    columns["cluster"] = np.asarray(labels, dtype=np.int64)
+                    writer.write_table(pa.table(columns, schema=writer.schema))
         elif kind == "npy":
             from numpy.lib.format import open_memmap
 
@@ -92,6 +84,12 @@ def write_label_chunks(chunks, target, kind: str, n_rows: int) -> Path:
                 raise ValueError(f"{n_rows} labels expected, {start} written")
             out.flush()
             del out
+        elif id_column is not None:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow([id_column, "cluster"])
+                for ids, labels in chunks:
+                    writer.writerows(zip(ids, np.asarray(labels).tolist()))
         else:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write("cluster\n")

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._threads import one_blas_thread
 from .mixture import RIDGE, group_sums
-from .split import canonical_sign, leading_axes, ordered_product
+from .pca import canonical_sign, leading_axes, ordered_product
 
 
 #: Above this many features the tree is grown in the data's leading principal axes.

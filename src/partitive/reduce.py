@@ -27,7 +27,6 @@ grown on representatives still sees the variance within them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -45,9 +44,6 @@ BLOCK_BITS = 16
 FAR = 4.0
 #: Irrational-ish coefficients: a row's hash is the bit pattern of one dot product.
 _HASH_COEFFICIENTS = np.sqrt(np.arange(2, 4098, dtype=np.float64)) % 1.0 + 0.5
-
-Chunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
-
 
 @dataclass(frozen=True)
 class Representatives:
@@ -159,11 +155,17 @@ class Accumulator:
         # Float totals only for weights that are not whole numbers: unweighted data never
         # allocate (or ship) them.
         self.inexact: np.ndarray | None = None
+        # The last chunk's float totals, one per block, added to ``inexact`` one by one
+        # in row order when the next chunk comes or the partial is merged: a chunk's
+        # partial merged into the whole then sums in the order of adding every block
+        # to the whole (float sums depend on their order).
+        self.pending: list[np.ndarray] = []
         self.far_rows: list[np.ndarray] = []
         self.far_weights: list[np.ndarray] = []
         self.n_rows = 0
 
     def add(self, X: np.ndarray, w: np.ndarray) -> Accumulator:
+        self._settle()
         self.n_rows += X.shape[0]
         for piece in _pieces(X, w):
             self._add_totals(_block_totals(self.codebook, *piece))
@@ -174,21 +176,26 @@ class Accumulator:
         if exact:
             self.exact += np.rint(sums).astype(np.int64)
         else:
-            self.inexact = sums if self.inexact is None else self.inexact + sums
+            self.pending.append(sums)
         if far_X.shape[0]:
             self.far_rows.append(far_X)
             self.far_weights.append(far_w)
 
+    def _settle(self, sums=()) -> None:
+        for part in [*self.pending, *sums]:
+            self.inexact = part if self.inexact is None else self.inexact + part
+        self.pending = []
+
     def merge(self, other: Accumulator) -> Accumulator:
         self.exact += other.exact
-        if other.inexact is not None:
-            self.inexact = other.inexact if self.inexact is None else self.inexact + other.inexact
+        self._settle(([] if other.inexact is None else [other.inexact]) + other.pending)
         self.far_rows += other.far_rows
         self.far_weights += other.far_weights
         self.n_rows += other.n_rows
         return self
 
     def result(self) -> Representatives:
+        self._settle()
         cb = self.codebook
         d = cb.seeds.shape[1]
         totals = self.exact.astype(np.float64)
@@ -220,7 +227,8 @@ class Accumulator:
 
     def __sizeof__(self) -> int:
         far = sum(x.nbytes for x in self.far_rows) + sum(w.nbytes for w in self.far_weights)
-        return object.__sizeof__(self) + self.exact.nbytes + (0 if self.inexact is None else self.inexact.nbytes) + far
+        inexact = sum(x.nbytes for x in self.pending) + (0 if self.inexact is None else self.inexact.nbytes)
+        return object.__sizeof__(self) + self.exact.nbytes + inexact + far
 
 
 def _pieces(X: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -250,85 +258,82 @@ def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
     return exact, group_sums(stats, seed, cb.seeds.shape[0], w), far_X, far_w
 
 
-def reduce(chunks: Chunks, n_features: int, n_representatives: int, n_jobs: int = 1) -> Representatives:
-    """Two passes over ``chunks()`` (an iterable of ``(X, w)``): sample, then accumulate;
-    three where the sample leaves rare regions (see RARE_NEIGHBOURS), whose rows are
-    sampled again in between for seeds of their own.
+class SamplePass:
+    """Pass 1: the sample (:class:`Sample`) of the rows of positive weight."""
 
-    ``n_jobs`` threads share every pass, chunk by chunk or block by block of rows
-    (numpy releases the GIL), the passes after the sample each on one BLAS thread: the
-    work is many small products, and BLAS threads woken for each one wait for each
-    other whenever another process wants a core.  The sample is a merge of the chunks'
-    samples, which any order gives alike; the totals are exact integer sums and the
-    blocks' totals are added in row order, so the result does not depend on
-    ``n_jobs``.
+    description = "Sampling"
+
+    def __init__(self, size: int, n_features: int):
+        self.size, self.n_features = size, n_features
+
+    def empty(self) -> Sample:
+        return Sample(self.size, self.n_features)
+
+    def add(self, part: Sample, X: np.ndarray, w: np.ndarray) -> Sample:
+        return part.add(X[w > 0])
+
+
+class RarePass:
+    """The pass made only where the sample left rare regions: their rows' sample."""
+
+    description = "Reseeding rare regions"
+
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray):
+        self.codebook, self.size, self.rare = codebook, size, rare
+
+    def empty(self) -> RareRows:
+        return RareRows(self.codebook, self.size, self.rare)
+
+    def add(self, part: RareRows, X: np.ndarray, w: np.ndarray) -> RareRows:
+        return part.add(X, w)
+
+
+class AccumulatePass:
+    """The last pass: every row's exact totals at its seed (:class:`Accumulator`)."""
+
+    description = "Accumulating"
+
+    def __init__(self, codebook: Codebook):
+        self.codebook = codebook
+
+    def empty(self) -> Accumulator:
+        return Accumulator(self.codebook)
+
+    def add(self, part: Accumulator, X: np.ndarray, w: np.ndarray) -> Accumulator:
+        return part.add(X, w)
+
+
+def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | None = None) -> Representatives:
+    """Two passes over a source's rows (:mod:`partitive.source`): sample, then
+    accumulate; three where the sample leaves rare regions (see RARE_NEIGHBOURS),
+    whose rows are sampled again in between for seeds of their own.
+
+    ``sample``: the first pass's result when it has been run already (to count the
+    rows of a source that takes a pass to count them).  How each pass runs is the
+    source's: over local chunks on ``n_jobs`` threads, or as a tree of Dask tasks.
+    The sample is a merge of the chunks' samples, which any order gives alike; the
+    totals are exact integer sums merged in chunk order, so the result does not
+    depend on ``n_jobs`` or on how the source groups its chunks.
     """
-    from concurrent.futures import ThreadPoolExecutor
-    from contextlib import nullcontext
-
     from ._threads import one_blas_thread
 
-    threads = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else nullcontext()
-    with threads as executor:
-        sample = Sample(n_representatives, n_features)
-        if executor is None:
-            for X, w in chunks():
-                sample.add(X[w > 0])
-        else:
-            # The sample of the rows is the merge of the chunks' samples, in any order.
-            def chunk_sample(chunk):
-                return Sample(n_representatives, n_features).add(chunk[0][chunk[1] > 0])
-
-            for part in _ahead(executor, chunk_sample, chunks(), n_jobs):
-                sample.merge(part)
-        if sample.rows.shape[0] == 0:
-            raise ValueError("all sample weights are zero")
-        with one_blas_thread():
-            return _accumulate(chunks, Codebook(sample.rows), n_representatives, executor, n_jobs)
-
-
-def _accumulate(chunks, codebook, n_representatives, executor, n_jobs) -> Representatives:
-    """The passes after the sample: rare regions' rows (where there are any), then
-    every row's totals."""
-    rare = codebook.rare()
+    if sample is None:
+        sample = source.run(SamplePass(n_representatives, source.n_features), n_jobs)
+    if sample.rows.shape[0] == 0:
+        raise ValueError(source.empty_message)
+    with one_blas_thread():
+        codebook = Codebook(sample.rows)
+        rare = codebook.rare()
     if rare.any():
         # One more pass, only where the sample left a region a few seeds far from
         # all others: its rows are sampled again for seeds of their own.
-        extra = RareRows(codebook, rare_sample_size(n_representatives), rare)
-        def chunk_rare_rows(chunk):
-            return RareRows(codebook, extra.sample.size, rare).add(*chunk)
-
-        for part in _ahead(executor, chunk_rare_rows, chunks(), n_jobs):
-            extra.merge(part)
-        codebook = codebook.with_extra(extra.sample.rows)
-    accumulator = Accumulator(codebook)
-    pieces = (piece for X, w in chunks() for piece in _pieces_counted(accumulator, X, w))
-    for totals in _ahead(executor, lambda piece: _block_totals(codebook, *piece), pieces, n_jobs):
-        accumulator._add_totals(totals)
-    return accumulator.result()
-
-
-def _pieces_counted(accumulator: Accumulator, X: np.ndarray, w: np.ndarray):
-    accumulator.n_rows += X.shape[0]
-    return _pieces(X, w)
-
-
-def _ahead(executor, function, items, n_jobs):
-    """``map(function, items)``, on the executor's threads (if any) with a few items per
-    thread taken ahead: every thread stays busy across chunk ends, and the rows held in
-    memory are bounded."""
-    if executor is None:
-        yield from map(function, items)
-        return
-    from collections import deque
-
-    pending: deque = deque()
-    for item in items:
-        pending.append(executor.submit(function, item))
-        if len(pending) > 2 * n_jobs:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+        extra = source.run(RarePass(codebook, rare_sample_size(n_representatives), rare), n_jobs)
+        with one_blas_thread():
+            codebook = codebook.with_extra(extra.sample.rows)
+    accumulate = AccumulatePass(codebook)
+    # Into an accumulator holding the codebook: a partial from another process
+    # arrives without it.
+    return accumulate.empty().merge(source.run(accumulate, n_jobs)).result()
 
 
 #: Extra seeds for rare regions, as a share of n_representatives (Codebook.rare).
@@ -338,11 +343,3 @@ RARE_SHARE = 0.5
 def rare_sample_size(n_representatives: int) -> int:
     """Extra seeds for the rows of rare regions (see RARE_SHARE)."""
     return max(1, int(RARE_SHARE * n_representatives))
-
-
-def array_chunks(X: np.ndarray, w: np.ndarray, chunk_rows: int) -> Chunks:
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, X.shape[0], chunk_rows):
-            yield X[start : start + chunk_rows], w[start : start + chunk_rows]
-
-    return chunks

@@ -296,7 +296,7 @@ def _truncated_kurtosis(q):
 
 def _whitened(Xfit, p, X):
     """X centred and whitened by the weighted points Xfit, in their leading principal axes."""
-    from .split import leading_axes
+    from .pca import leading_axes
 
     mean = p @ Xfit
     lam, axes = leading_axes(Xfit - mean, p, GAUSSIAN_CHECK_DIMS)

@@ -1,13 +1,15 @@
-"""PPP on a Dask array or DataFrame, without gathering its rows.
+"""PPP on a Dask array or DataFrame, without gathering its rows: the Dask source.
 
-The reduction of :mod:`partitive.reduce` runs as Dask tasks.  Each block of rows gives
-a partial result (a :class:`~partitive.reduce.Sample` in the first pass, an
-:class:`~partitive.reduce.Accumulator` in the second) and the partials are merged
-``SPLIT_EVERY`` at a time in a tree of tasks.  Both merges are exact and do not depend
-on order, so the representatives, and therefore the labels, are identical to those of
-the in-memory fit for any chunking and any scheduler.  The client receives O(m x d)
-numbers from each pass, sends the codebook (m x d) to the cluster once, grows the tree
-on the representatives, and labels the rows lazily, block by block.
+:class:`DaskSource` is the source (:mod:`partitive.source`) of a Dask collection.  It
+runs each pass of the reduction (:mod:`partitive.reduce`) as Dask tasks: each block
+of rows gives a partial result (a :class:`~partitive.reduce.Sample`, a
+:class:`~partitive.reduce.RareRows` or an :class:`~partitive.reduce.Accumulator`) and
+the partials are merged ``SPLIT_EVERY`` at a time in a tree of tasks.  The merges are
+exact and do not depend on order, so the representatives, and therefore the labels,
+are identical to those of the in-memory fit for any chunking and any scheduler.  The
+client receives O(m x d) numbers from each pass, sends the codebook (m x d) to the
+cluster once per pass, grows the tree on the representatives, and the rows are
+labelled lazily, block by block.
 
 Data at or below ``reduce_above`` rows (or with ``reduction=False``) are computed into
 the client and fitted in memory, which gives the in-memory labels by construction.
@@ -21,57 +23,67 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.utils.validation import _check_feature_names, assert_all_finite
+from sklearn.utils.validation import assert_all_finite
 
-from .._threads import one_blas_thread
-from ..codebook import Codebook
-from ..reduce import Accumulator, RareRows, Sample, rare_sample_size
+from ..prepare import check_magnitude
+from ..source import Source
 
 #: Partial results merged by one task; dask's own reductions merge 8 at a time too.
 SPLIT_EVERY = 8
 
 
-def fit(model, X, sample_weight=None):
-    """``model.fit(X)`` for a Dask collection; ``labels_`` is a lazy Dask array."""
-    if sample_weight is not None:
-        raise TypeError("sample_weight is not supported with Dask input")
-    A = _float_rows(X)
-    n_rows, sample = A.shape[0], None
-    if math.isnan(n_rows) and model.reduction == "auto":
-        # Unknown chunk sizes (a DataFrame): the first pass counts the rows as well.
-        sample, lengths = _sample(A, model.n_representatives)
-        n_rows = sum(lengths)
-    if not model._reduces(n_rows, A.shape[1]):
-        return _fit_in_memory(model, X, A)
-    if sample is None:
-        sample, lengths = _sample(A, model.n_representatives)
-    if sample.rows.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape=(0, {A.shape[1]})) while a minimum of 1 is required by PPP.")
-    _check_feature_names(model, _header(X), reset=True)
-    model.n_features_in_ = A.shape[1]
-    codebook = Codebook(sample.rows)
-    with one_blas_thread():
-        rare = codebook.rare()
-    if rare.any():
-        extra = _rare_rows(A, codebook, rare_sample_size(model.n_representatives), rare)
-        codebook = codebook.with_extra(extra.sample.rows)
-    reps = Accumulator(codebook).merge(_accumulate(A, codebook)).result()
-    tree = model._fit_reduced(reps, float(reps.weight.sum()))
-    labels = A.map_blocks(_labels, tree, drop_axis=1, dtype=np.intp, chunks=(lengths,))
-    model._set_result(tree, labels)
-    return model
+class DaskSource(Source):
+    """A Dask array or DataFrame, every row of weight 1; labels are lazy Dask arrays."""
 
+    kind = "Dask input"
 
-def predict(model, X):
-    """Lazy labels of a Dask collection's rows, one task per block."""
-    A = _checked_like_fit(model, X)
-    return A.map_blocks(_labels, model.tree_, drop_axis=1, dtype=np.intp)
+    def __init__(self, X):
+        self.A = _float_rows(X)
+        self.n_features = self.A.shape[1]
+        self.header = _header(X)
+        # Rows per block: known from the array, or from the first pass over a DataFrame.
+        lengths = self.A.chunks[0]
+        self._lengths = None if any(math.isnan(n) for n in lengths) else tuple(int(n) for n in lengths)
 
+    @property
+    def n_rows(self) -> int | None:
+        return None if self._lengths is None else sum(self._lengths)
 
-def predict_proba(model, X):
-    """Lazy cluster probabilities of a Dask collection's rows, one task per block."""
-    A = _checked_like_fit(model, X)
-    return A.map_blocks(_probabilities, model.tree_, dtype=np.float64, chunks=(A.chunks[0], (model.n_clusters_,)))
+    def run(self, pass_, n_jobs: int = 1):
+        """One pass as a tree reduction of tasks (the active scheduler's threads)."""
+        from dask import compute, delayed
+
+        shared = delayed(pass_, traverse=False)
+        parts = [delayed(_block_part)(shared, block, i, start) for i, (block, start) in enumerate(_blocks(self.A))]
+        part, self._lengths = compute(_merge_tree(parts, _merge_parts, shared))[0]
+        return part
+
+    def read(self):
+        from dask import compute
+
+        parts = compute(*self.A.to_delayed().ravel())
+        start = 0
+        for i, part in enumerate(parts):
+            _check_finite(part, i, start)
+            start += part.shape[0]
+        self._lengths = tuple(p.shape[0] for p in parts)
+        X = np.concatenate(parts)
+        check_magnitude(X)
+        return X, np.ones(X.shape[0])
+
+    def labels(self, tree, n_jobs: int = 1, fitted=None):
+        if fitted is not None:
+            import dask.array as da
+
+            return da.from_array(fitted, chunks=(self._lengths,))
+        chunks = None if self._lengths is None else (self._lengths,)
+        return self.A.map_blocks(_labels, tree, drop_axis=1, dtype=np.intp, chunks=chunks)
+
+    def probabilities(self, tree):
+        """Lazy cluster probabilities, one task per block."""
+        return self.A.map_blocks(
+            _probabilities, tree, dtype=np.float64, chunks=(self.A.chunks[0], (tree.n_clusters,))
+        )
 
 
 def _float_rows(X):
@@ -96,14 +108,6 @@ def _float_rows(X):
     return A.rechunk({1: -1})
 
 
-def _checked_like_fit(model, X):
-    A = _float_rows(X)
-    _check_feature_names(model, _header(X), reset=False)
-    if A.shape[1] != model.n_features_in_:
-        raise ValueError(f"X has {A.shape[1]} features, but PPP is expecting {model.n_features_in_} features as input.")
-    return A
-
-
 def _header(X):
     """What sklearn reads feature names from: an empty pandas frame with X's columns."""
     if not hasattr(X, "columns"):
@@ -113,91 +117,26 @@ def _header(X):
     return pd.DataFrame(columns=X.columns)
 
 
-def _fit_in_memory(model, X, A):
-    from dask import compute
-
-    if hasattr(X, "dtypes"):
-        import pandas as pd
-
-        parts = compute(*X.to_delayed())
-        model.fit(pd.concat(parts))
-    else:
-        parts = compute(*A.to_delayed().ravel())
-        model.fit(np.concatenate(parts))
-    import dask.array as da
-
-    model.labels_ = da.from_array(model.labels_, chunks=(tuple(len(p) for p in parts),))
-    return model
-
-
 def _blocks(A):
     """One delayed float64 block per row chunk, with the first row's index if known."""
     starts = np.concatenate([[0], np.cumsum(A.chunks[0])])
     return list(zip(A.to_delayed().ravel(), starts[:-1].tolist()))
 
 
-def _sample(A, size):
-    """Pass 1: the sample of ``size`` rows and the row count of every block."""
-    from dask import compute, delayed
-
-    parts = [delayed(_sample_block)(block, size, i, start) for i, (block, start) in enumerate(_blocks(A))]
-    return compute(_merge_tree(parts, _merge_samples))[0]
-
-
-def _sample_block(X, size, block, start):
+def _block_part(pass_, X, block, start):
     _check_finite(X, block, start)
-    return Sample(size, X.shape[1]).add(X), (X.shape[0],)
+    return pass_.add(pass_.empty(), X, np.ones(X.shape[0])), (X.shape[0],)
 
 
-def _merge_samples(*parts):
-    """One sample from several, with the blocks' row counts kept in block order."""
-    merged, lengths = Sample(parts[0][0].size, parts[0][0].rows.shape[1]), ()
-    for sample, counts in parts:
-        merged.merge(sample)
+def _merge_parts(pass_, *parts):
+    """One partial from several, with the blocks' row counts kept in block order."""
+    # Into a new partial: merge adds in place, and a retried task must find its
+    # inputs as they were.
+    merged, lengths = pass_.empty(), ()
+    for part, counts in parts:
+        merged.merge(part)
         lengths += counts
     return merged, lengths
-
-
-def _rare_rows(A, codebook, size, rare):
-    """The pass made only where the sample left rare regions: their rows' sample."""
-    from dask import compute, delayed
-
-    shared = delayed(codebook, traverse=False)
-    parts = [delayed(_rare_block)(shared, block, size, rare) for block, _ in _blocks(A)]
-    return compute(_merge_tree(parts, _merge_rare, shared, size, rare))[0]
-
-
-def _rare_block(codebook, X, size, rare):
-    return RareRows(codebook, size, rare).add(X, np.ones(X.shape[0]))
-
-
-def _merge_rare(codebook, size, rare, *parts):
-    merged = RareRows(codebook, size, rare)
-    for part in parts:
-        merged.merge(part)
-    return merged
-
-
-def _accumulate(A, codebook):
-    """Pass 2: every row's exact totals at its seed, merged into one Accumulator."""
-    from dask import compute, delayed
-
-    shared = delayed(codebook, traverse=False)
-    parts = [delayed(_accumulate_block)(shared, block) for block, _ in _blocks(A)]
-    return compute(_merge_tree(parts, _merge_totals, shared))[0]
-
-
-def _accumulate_block(codebook, X):
-    return Accumulator(codebook).add(X, np.ones(X.shape[0]))
-
-
-def _merge_totals(codebook, *parts):
-    # Into a new Accumulator: merge adds in place, and a retried task must find its
-    # inputs as they were.
-    merged = Accumulator(codebook)
-    for part in parts:
-        merged.merge(part)
-    return merged
 
 
 def _merge_tree(parts, merge, *shared):

@@ -68,8 +68,9 @@ def render_report(tree, X=None, labels=None, source=None) -> str:
     ----------
     tree : PartitionTree
     X : array of shape (n_rows, n_features), optional
-        The data in the space the tree was grown in (standardized when it was); without
-        it the report has no scatter plot and says so.
+        The data in the space the tree was grown in (standardized when it was), or the
+        rows of it the scatter plot shows (``sample_rows``, when ``source["rows"]``
+        says how many there are); without it the report has no scatter plot and says so.
     labels : array of shape (n_rows,), optional
         Each row's cluster; ``tree.predict(X)`` when omitted.
     source : dict, optional
@@ -87,7 +88,7 @@ def render_report(tree, X=None, labels=None, source=None) -> str:
         _section("summary", _summary(tree, source)),
         _section("sizes", _sizes(tree)),
         _section("profiles", _profiles(tree)),
-        _section("scatter", _scatter(tree, X, labels)),
+        _section("scatter", _scatter(tree, X, labels, source.get("rows"))),
         _section("tree", _tree(tree)),
         _section("parameters", _parameters(tree)),
         f"<footer>Made by partitive {__version__}. This file is self-contained: it loads nothing "
@@ -288,15 +289,16 @@ def _profiles(tree) -> str:
     )
 
 
-def _scatter(tree, X, labels) -> str:
+def _scatter(tree, X, labels, rows=None) -> str:
     if X is None:
         return (
             '<p class="callout">The scatter plot needs the data, which a tree.json does not hold. '
             "Render the report again with the data file: "
             "<code>partitive report OUTDIR --data DATA</code>.</p>"
         )
-    n = X.shape[0]
-    shown = sample_rows(n).size
+    # X may be the rows the plot shows already, taken from the ``rows`` of a file.
+    shown = sample_rows(X.shape[0]).size
+    n = max(X.shape[0], int(rows or 0))
     sample = "" if shown == n else (
         f" It shows {shown:,} of the {n:,} rows, taken at an even stride through the file."
     )

@@ -11,6 +11,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..pca import plot_axes
 from ..plotting import cluster_colour, draw_tree, figure_size
 
 #: Rows drawn in the scatter plot at most; more are thinned to an even stride.
@@ -71,28 +72,11 @@ def sample_rows(n_rows: int, limit: int = SCATTER_ROWS) -> np.ndarray:
     return np.linspace(0, n_rows - 1, limit).round().astype(np.intp)
 
 
-def principal_axes(X: np.ndarray):
-    """Mean, the first two principal axes (signs fixed as the tree's) and their shares
-    of the variance; the eigensolver of the fit (:func:`partitive.split.leading_axes`)."""
-    from ..split import canonical_sign, leading_axes
-
-    mean = X.mean(axis=0)
-    centred = X - mean
-    values, vectors = leading_axes(centred, np.ones(X.shape[0]), 2)
-    axes = np.zeros((2, X.shape[1]))
-    for i, j in enumerate(range(vectors.shape[1] - 1, -1, -1)):  # largest first
-        axes[i] = canonical_sign(vectors[:, j])
-    total = (centred**2).sum() / X.shape[0]
-    shares = np.zeros(2)
-    shares[: values.size] = np.maximum(values[::-1], 0.0) / total if total > 0 else 0.0
-    return mean, axes, shares
-
-
 @styled
 def scatter_figure(tree, X: np.ndarray, labels: np.ndarray) -> str:
     rows = sample_rows(X.shape[0])
     sample, sample_labels = X[rows], labels[rows]
-    mean, axes, shares = principal_axes(sample)
+    mean, axes, shares = plot_axes(sample)
     points = (sample - mean) @ axes.T
     centres = (tree.cluster_centers - mean) @ axes.T
     k = tree.n_clusters
