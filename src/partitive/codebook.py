@@ -22,7 +22,7 @@ def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> n
 #: Coarse groups searched for a row's seed.  The nearest seed often lies in a group
 #: other than the nearest coarse seed's, and a row that misses it can land with
 #: another cluster's rows; a second group recovers most of them for a modest cost,
-#: further groups little more (docs/method.md).
+#: further groups little more (docs/design/representatives.md).
 CODEBOOK_PROBES = 2
 #: Rows per block when a row's coarse seeds are found.
 COARSE_BLOCK_ROWS = 4096

@@ -1,6 +1,7 @@
 """Growing a partitive tree and turning its leaves into clusters.
 
-Four stages, all deterministic (see docs/method.md for the evidence behind each):
+Four stages, all deterministic (docs/method.md gives each rule and its reason,
+docs/design/ the evidence):
 
 1. **Grow** top-down, largest node first (here; the test is
    :class:`partitive.judge.Rule`).  Each node is split by 2-means
@@ -51,7 +52,7 @@ from .tree import PartitionTree
 
 
 #: Growth tests at this multiple of the dip level: a false split is merged back later,
-#: while a missed split is lost for good (docs/method.md measures both).
+#: while a missed split is lost for good (docs/design/pipeline.md measures both).
 GROW_LENIENCY = 4.0
 #: A node is refused only if its split and its children's splits down to this depth
 #: all look like one cluster: a 2-means projection of a node holding many clusters

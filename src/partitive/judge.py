@@ -5,7 +5,7 @@ the paper's Gaussian-mixture validation, :mod:`partitive.validate`) with the gua
 that keep one skewed, heavy-tailed or correlated cluster whole; :func:`not_one_gaussian`
 is the check of one Gaussian that several of them rely on.  Growth
 (:mod:`partitive.grow`) and the merge step (:mod:`partitive.merge`) ask the same
-questions here.  The evidence for each rule: docs/method.md.
+questions here.  The rules: docs/method.md; their evidence: docs/design/.
 """
 
 from __future__ import annotations

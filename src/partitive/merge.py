@@ -6,7 +6,8 @@ that is one cluster is merged, most unimodal first, and Lloyd refines the partit
 again, until every neighbouring pair is distinct.  Two clusters that are each one
 Gaussian with a union that is not stay apart, as do two with empty space between
 them; in few features, flat pieces joined by rows as dense as they are (strokes of one
-shape) are merged.  Evidence: docs/method.md.
+shape) are merged.  Evidence: docs/design/pipeline.md and
+docs/design/flat-strokes.md.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ covariance shared by all clusters) and ``full``.  Blob-like data keep the cheap
 structures; elongated, correlated clusters (most real data) get full covariances.
 :func:`partitive.component_merge.merge_components` then merges components while the
 mixture's BIC prefers it.
-docs/method.md has the evidence.
+docs/design/pipeline.md has the evidence.
 
 EM is written here because ``sklearn.mixture.GaussianMixture`` takes no sample
 weights, and partitive needs them twice over: duplicated rows are merged into weights,

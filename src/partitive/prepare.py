@@ -22,7 +22,8 @@ HIGH_D_FROM = 32
 #: parameters for what its clusters differ in along a few axes, and a 2-means
 #: direction fitted in them makes any split look clean, so groups a few standard
 #: deviations apart in hundreds of features read as one cluster there and as several
-#: in the leading axes, which are also far cheaper to work in (docs/method.md).
+#: in the leading axes, which are also far cheaper to work in
+#: (docs/design/many-dimensions.md).
 PRINCIPAL_AXES = 32
 
 

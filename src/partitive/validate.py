@@ -326,9 +326,10 @@ def unimodal_gain(t, w, spread=None, uniform=False) -> float:
     such a shape: along the split direction, the sinh-arcsinh distribution (Jones and
     Pewsey, 2009), which holds the Gaussian (skew 0, tail 1), skews either way and has
     heavier tails, but is never bimodal.  Lighter tails are not allowed: a flat top is
-    what two overlapping clusters look like (docs/method.md measures both).  Fitted by
-    weighted maximum likelihood from the Gaussian (L-BFGS-B, analytic gradient), so the
-    gain is >= 0 and deterministic; scipy's distributions take no weights.
+    what two overlapping clusters look like (docs/design/skewed-null.md measures
+    both).  Fitted by weighted maximum likelihood from the Gaussian (L-BFGS-B, analytic
+    gradient), so the gain is >= 0 and deterministic; scipy's distributions take no
+    weights.
 
     ``spread``: each point's variance along ``t`` when points stand for groups.
     """
