@@ -201,3 +201,26 @@ def test_one_rounds_merges_are_recorded_as_if_made_one_at_a_time():
     assert _as_sequential([(4, 5, -3.0), (0, 1, -1.0), (2, 3, -2.0)]) == [
         (0, 1, -1.0), (1, 2, -2.0), (2, 3, -3.0)
     ]
+
+
+def test_a_cluster_of_several_components_has_the_sum_of_their_densities():
+    from partitive.mixture import Mixture
+
+    pieces = Mixture(
+        covariance_type="spherical", weights=np.array([0.25, 0.25, 0.5]),
+        means=np.array([[-2.0, 0.0], [2.0, 0.0], [0.0, 0.0]]), covariances=np.array([0.5, 0.5, 0.2]),
+    )
+    grouped = pieces.__class__(**{**pieces.__dict__, "owner": np.array([0, 0, 1])})
+    X = np.random.default_rng(0).normal(size=(200, 2)) * 2
+    each = pieces.predict_proba(X)
+    expected = np.c_[each[:, 0] + each[:, 1], each[:, 2]]
+    np.testing.assert_allclose(grouped.predict_proba(X), expected, rtol=1e-12)
+    np.testing.assert_array_equal(grouped.predict(X), np.argmax(expected, axis=1))
+    assert grouped.n_clusters == 2 and grouped.n_components == 3
+    np.testing.assert_allclose(grouped.cluster_means, [[0.0, 0.0], [0.0, 0.0]], atol=1e-15)
+    # Clusters in another order: the components follow their cluster.
+    swapped = grouped.subset(np.array([1, 0]))
+    np.testing.assert_array_equal(swapped.owner, [0, 1, 1])
+    np.testing.assert_allclose(swapped.predict_proba(X), expected[:, ::-1], rtol=1e-12)
+    loaded = Mixture.from_dict(grouped.to_dict())
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-12)

@@ -10,6 +10,8 @@ canonical labels.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .judge import spread_of, with_rounding
@@ -30,7 +32,7 @@ def leaf_order(nodes) -> list[int]:
     return out
 
 
-def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
+def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pieces=None):
     """The lowest-BIC mixture from the partition, with (if ``merge``) components merged
     while the whole mixture's BIC prefers it; every row's most probable cluster and
     its posterior probability; the clusters' leaves; and the merges made.
@@ -41,13 +43,18 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge):
     spread = with_rounding(spread, rule.rounding, X.shape)
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
     sample_size = X.shape[0] if rule.reduced else None
+    grouped = pieces is not None and pieces[1].size > len(groups)
     mixture, _ = fit_mixture(
-        X, w, labels, spread, sample_size=sample_size,
+        X, w, pieces[0] if grouped else labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
     )
+    if grouped:
+        # A shape joined from pieces keeps a Gaussian per piece: one Gaussian for a
+        # ring or a stroke would claim the rows of whatever lies inside or across it.
+        mixture = replace(mixture, owner=pieces[1])
     mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     merges = []
-    if merge:
+    if merge and not grouped:
         mixture, merged = merge_components(X, w, mixture, spread, sample_size)
         groups = list(groups)
         for i, j, dbic in merged:
@@ -62,8 +69,8 @@ def _alive(X, w, mixture, groups):
     """The mixture without its components most probable for no row (no label
     changes), each row's label and posterior, and the remaining clusters' leaves."""
     labels, posterior = mixture.assign(X)
-    alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_components) > 0)
-    if alive.size < mixture.n_components:
+    alive = np.flatnonzero(np.bincount(labels, weights=w, minlength=mixture.n_clusters) > 0)
+    if alive.size < mixture.n_clusters:
         mixture = mixture.subset(alive)
         labels, posterior = mixture.assign(X)
         groups = [groups[c] for c in alive]
@@ -87,7 +94,7 @@ def assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, fe
     labels = relabel[labels]
     mixture = mixture.subset(np.asarray(order))
     # A cluster is described by its members (the mixture keeps the soft Gaussians).
-    centers = weighted_centers(X, w, labels, mixture.means)
+    centers = weighted_centers(X, w, labels, mixture.cluster_means)
     clusters = []
     for new, old in enumerate(order):
         members = labels == new

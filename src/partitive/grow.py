@@ -229,13 +229,13 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     groups = [(i,) for i in leaves]
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
-    merges = []
+    merges, pieces = [], None
     if n_clusters is None:
-        labels, centers, groups, merges = merge_pieces(
+        labels, centers, groups, merges, pieces = merge_pieces(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
         )
     mixture, labels, posterior, groups, mixture_merges = fit_gaussians(
-        Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None
+        Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None, pieces=pieces
     )
     merges += mixture_merges
     tree, labels = assemble(

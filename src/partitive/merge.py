@@ -16,7 +16,7 @@ import numpy as np
 
 from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of
 from .prepare import weighted_quantile
-from .refine import refine, weighted_centers
+from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
 
 
@@ -32,29 +32,45 @@ DENSITY_NEIGHBOURS = 30
 JOIN_DENSITY = 0.5
 #: Density is read only where a row's neighbourhood is small beside its cluster: the
 #: median core distance at most this share of the cluster's RMS radius, and the cluster
-#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight (what 2-D needs; d dimensions
-#: need (1 / LOCAL_DENSITY)^d, 1e6 in 10-D, which the radius check enforces) ...
-LOCAL_DENSITY = 0.25
+#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight.  The tree cuts a thin shape
+#: (a ring, a stroke) into pieces of a few neighbourhoods each, so a stricter bound
+#: would leave its pieces unread; in d dimensions the radius check asks for about
+#: (1 / LOCAL_DENSITY)^d neighbourhoods ...
+LOCAL_DENSITY = 0.5
 #: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
 #: (it slows steeply with the number of features).
 DENSITY_MAX_FEATURES = 4
 
 
 def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
+    """Merge neighbouring clusters that are one cluster; the clusters, their centres,
+    leaves and merges, and each row's piece with each piece's cluster.
+
+    A cluster joined from flat pieces by density keeps its pieces: Lloyd refines their
+    centres, not one centre of the whole (which would cut a ring or a stroke by the
+    nearest other cluster's bisector), and the final mixture gives each piece a
+    Gaussian.  Clusters merged by the pair tests become one piece.
+    """
     merges = []
     density = _Density(X, w, min_cluster_size)
+    pieces = [c[None] for c in centers]
+    piece_of = labels.copy()
     while True:
-        labels, centers, groups = drop_empty(labels, centers, groups, w)
+        labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
         if len(groups) == 1:
             break
+        piece_of, owner = _piece_labels(X, pieces)
         candidates = []
-        for i, j in _neighbour_pairs(centers):
-            in_pair = (labels == i) | (labels == j)
+        for i, j in _neighbour_pairs(pieces):
+            a, b = _nearest_pieces(pieces, owner, i, j)
+            # Tested on the two groups' nearest pieces where either is a shape of
+            # pieces: its centre can lie outside it (a ring's, in its hole).
+            in_pair = (piece_of == a) | (piece_of == b)
             Xp, wp = X[in_pair], w[in_pair]
-            goes_right = labels[in_pair] == j
-            direction = centers[j] - centers[i]
+            goes_right = piece_of[in_pair] == b
+            direction = _piece_center(pieces, owner, b) - _piece_center(pieces, owner, a)
             norm = np.linalg.norm(direction)
-            small = min(wp[~goes_right].sum(), wp[goes_right].sum()) < min_cluster_size
+            small = min(w[labels == i].sum(), w[labels == j].sum()) < min_cluster_size
             test = "pair"
             if norm == 0:
                 distinct, dbic, p_value = False, 0.0, 1.0
@@ -70,13 +86,14 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
                 # enough to tell (with few points in many dimensions the BIC's
                 # parameters outweigh any gain, and well-apart groups would merge).
                 distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
+                part_a, part_b = piece_of == a, piece_of == b
                 # The guards that keep one skewed cluster whole also merged real
                 # clusters that touch through a bridge of points: two that are each
                 # one Gaussian, with a union that is not, are two clusters.
                 if not distinct and dbic > 0 and not small:
                     distinct = not_one_gaussian(
                         Xp, wp, rule.reduced, rows_of(sample, in_pair)
-                    ) and all(gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample))
+                    ) and all(gaussian_parts(X, w, (part_a, part_b), rule.reduced, sample))
                 # Empty space between the two, along the line through their centres,
                 # is a valley however few points either holds: a far small group is
                 # a cluster, whatever the tests' power on it.
@@ -108,10 +125,59 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
             labels[labels == j] = i
             groups[i] = tuple(sorted(groups[i] + groups[j]))
             groups[j] = ()
+            if test == "density" or len(pieces[i]) > 1 or len(pieces[j]) > 1:
+                pieces[i] = np.vstack([pieces[i], pieces[j]])
+            else:
+                pieces[i] = None  # one piece: its centre is the union's
         centers = weighted_centers(X, w, labels, centers)
-        labels, centers, groups = drop_empty(labels, centers, groups, w)
+        pieces = [centers[c][None] if p is None else p for c, p in enumerate(pieces)]
+        labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
+        labels, centers, pieces = _refine_pieces(X, w, centers, pieces)
+    piece_of, owner = _piece_labels(X, pieces)
+    return labels, centers, groups, merges, _compact(piece_of, owner, w)
+
+
+def _owner(pieces):
+    return np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
+
+
+def _piece_labels(X, pieces):
+    """Each row's piece (nearest piece centre) and each piece's cluster."""
+    return nearest_center(X, np.vstack(pieces)), _owner(pieces)
+
+
+def _piece_center(pieces, owner, piece):
+    c = owner[piece]
+    return pieces[c][piece - np.flatnonzero(owner == c)[0]]
+
+
+def _nearest_pieces(pieces, owner, i, j):
+    """The nearest pair of pieces, one of cluster i and one of cluster j."""
+    from scipy.spatial.distance import cdist
+
+    sq = cdist(pieces[i], pieces[j], "sqeuclidean")
+    a, b = np.unravel_index(np.argmin(sq), sq.shape)
+    return int(np.flatnonzero(owner == i)[a]), int(np.flatnonzero(owner == j)[b])
+
+
+def _refine_pieces(X, w, centers, pieces):
+    """Lloyd on every piece's centre; a row's cluster is its piece's."""
+    if all(len(p) == 1 for p in pieces):
         labels, centers = refine(X, w, centers)
-    return labels, centers, groups, merges
+        return labels, centers, [c[None] for c in centers]
+    owner = _owner(pieces)
+    piece_of, piece_centers = refine(X, w, np.vstack(pieces))
+    labels = owner[piece_of]
+    bounds = np.cumsum([len(p) for p in pieces])[:-1]
+    return labels, weighted_centers(X, w, labels, centers), np.split(piece_centers, bounds)
+
+
+def _compact(piece_of, owner, w):
+    """Pieces without weight dropped: (each row's piece, each piece's cluster)."""
+    alive = np.flatnonzero(np.bincount(piece_of, weights=w, minlength=owner.size) > 0)
+    remap = np.full(owner.size, -1)
+    remap[alive] = np.arange(alive.size)
+    return remap[piece_of], owner[alive]
 
 
 class _Density:
@@ -218,12 +284,18 @@ class _Density:
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
 
 
-def _neighbour_pairs(centers):
+def _neighbour_pairs(pieces):
+    """Each cluster with its MERGE_NEIGHBOURS nearest, by their nearest pieces' distance."""
     from scipy.spatial.distance import cdist
 
-    k = centers.shape[0]
+    k = len(pieces)
+    owner = _owner(pieces)
     # Pair by pair, so no k x k x d array (1 GB for 400 leaves in 768-D).
-    sq = cdist(centers, centers, "sqeuclidean")
+    between = cdist(np.vstack(pieces), np.vstack(pieces), "sqeuclidean")
+    if owner.size > k:
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        between = np.minimum.reduceat(np.minimum.reduceat(between, starts, axis=0), starts, axis=1)
+    sq = between
     np.fill_diagonal(sq, np.inf)
     pairs = set()
     for i in range(k):
@@ -231,6 +303,12 @@ def _neighbour_pairs(centers):
             if np.isfinite(sq[i, j]):
                 pairs.add((min(i, int(j)), max(i, int(j))))
     return sorted(pairs)
+
+
+def _drop_empty(labels, centers, groups, pieces, w):
+    alive = [c for c in range(len(groups)) if groups[c] and w[labels == c].sum() > 0]
+    labels, centers, groups = drop_empty(labels, centers, groups, w)
+    return labels, centers, groups, [pieces[c] for c in alive]
 
 
 def drop_empty(labels, centers, groups, w):

@@ -60,6 +60,9 @@ class Mixture:
     variance of the recorded values by the rounding's.  ``projection``: ``(mean,
     axes)`` where the mixture models the (selected) features' coordinates on principal
     axes, ``(x - mean) @ axes``, rather than the features themselves; None otherwise.
+    ``owner``: the cluster of each component where a cluster is a group of components
+    (a shape joined from pieces, each with its own Gaussian), or None where component
+    i is cluster i.  A cluster's density is the sum of its components'.
     """
 
     covariance_type: str
@@ -68,29 +71,57 @@ class Mixture:
     covariances: np.ndarray
     features: np.ndarray | None = None
     projection: tuple[np.ndarray, np.ndarray] | None = None
+    owner: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
         return int(self.means.shape[0])
+
+    @property
+    def n_clusters(self) -> int:
+        return self.n_components if self.owner is None else int(self.owner.max()) + 1
+
+    @property
+    def cluster_means(self) -> np.ndarray:
+        """Each cluster's mean: its components' means, weighted."""
+        if self.owner is None:
+            return self.means
+        k = self.n_clusters
+        total = np.bincount(self.owner, weights=self.weights, minlength=k)
+        sums = np.zeros((k, self.means.shape[1]))
+        np.add.at(sums, self.owner, self.weights[:, None] * self.means)
+        return sums / total[:, None]
 
     def n_parameters(self) -> int:
         k, d = self.means.shape
         n_cov = {"spherical": k, "diag": k * d, "tied": d * (d + 1) // 2, "full": k * d * (d + 1) // 2}
         return int(n_cov[self.covariance_type] + k * d + k - 1)
 
-    def subset(self, components: np.ndarray) -> Mixture:
-        """The mixture of the given components only (in that order), weights renormalised."""
+    def subset(self, clusters: np.ndarray) -> Mixture:
+        """The mixture of the given clusters only (in that order), weights renormalised."""
+        clusters = np.asarray(clusters, dtype=np.intp)
+        owner = None
+        components = clusters
+        if self.owner is not None:
+            rank = np.full(self.n_clusters, -1)
+            rank[clusters] = np.arange(clusters.size)
+            # Components in the clusters' new order, each cluster's in their own order.
+            components = np.flatnonzero(rank[self.owner] >= 0)
+            components = components[np.argsort(rank[self.owner[components]], kind="stable")]
+            owner = rank[self.owner[components]]
         weights = self.weights[components]
         cov = self.covariances if self.covariance_type == "tied" else self.covariances[components]
-        return replace(self, weights=weights / weights.sum(), means=self.means[components], covariances=cov)
+        return replace(self, weights=weights / weights.sum(), means=self.means[components], covariances=cov,
+                       owner=owner)
 
     def log_joint(self, X: np.ndarray, spread: np.ndarray | None = None) -> np.ndarray:
-        """``log(weight_k) + log N(x | mean_k, cov_k)`` for every row and component.
+        """``log(weight_k) + log N(x | mean_k, cov_k)`` for every row and cluster
+        (summed over a cluster's components in :attr:`owner`).
 
         With ``spread`` (each row's per-feature variance when rows stand for groups),
         the expected log-density over the row's group.
         """
-        out = np.empty((X.shape[0], self.n_components))
+        out = np.empty((X.shape[0], self.n_clusters))
         for start, block in self._log_joint_blocks(X, spread):
             out[start : start + block.shape[0]] = block
         return out
@@ -142,7 +173,15 @@ class Mixture:
                 self.covariance_type, means, self.covariances, factors, rows - origin, rows_spread
             )
             block += log_weights
-            yield start, block
+            yield start, self._by_cluster(block)
+
+    def _by_cluster(self, block):
+        if self.owner is None:
+            return block
+        out = np.empty((block.shape[0], self.n_clusters))
+        for c in range(out.shape[1]):
+            out[:, c] = logsumexp(block[:, self.owner == c], axis=1)
+        return out
 
     def to_dict(self) -> dict:
         return {
@@ -151,6 +190,7 @@ class Mixture:
             "means": self.means.tolist(),
             "covariances": self.covariances.tolist(),
             "features": None if self.features is None else self.features.tolist(),
+            **({} if self.owner is None else {"owner": self.owner.tolist()}),
             **({} if self.projection is None else {
                 "projection": {"mean": self.projection[0].tolist(), "axes": self.projection[1].tolist()}
             }),
@@ -164,6 +204,7 @@ class Mixture:
             means=np.asarray(data["means"], dtype=np.float64),
             covariances=np.asarray(data["covariances"], dtype=np.float64),
             features=None if data.get("features") is None else np.asarray(data["features"], dtype=np.intp),
+            owner=None if data.get("owner") is None else np.asarray(data["owner"], dtype=np.intp),
             projection=None if data.get("projection") is None else (
                 np.asarray(data["projection"]["mean"], dtype=np.float64),
                 np.asarray(data["projection"]["axes"], dtype=np.float64),

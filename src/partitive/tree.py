@@ -31,10 +31,11 @@ from scipy.special import logsumexp
 from .mixture import Mixture
 from .refine import nearest_center
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Version 1 files (no mixture), 2 (a mixture of every feature) and 3 (of some
-#: features) still load and predict as they did; 4 adds a mixture of principal axes.
-READABLE_VERSIONS = (1, 2, 3, 4)
+#: features) still load and predict as they did; 4 adds a mixture of principal axes,
+#: 5 clusters made of several components (``Mixture.owner``).
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,10 @@ class PartitionTree:
     params : dict
         The parameters the tree was grown with.
     mixture : Mixture or None
-        The clusters' Gaussian mixture (component i is cluster i): its covariance
-        structure (``mixture.covariance_type``), weights, means and covariances.
+        The clusters' Gaussian mixture: its covariance structure
+        (``mixture.covariance_type``), weights, means and covariances.  Component i is
+        cluster i, except where a cluster was joined from pieces by density: each
+        piece keeps a component, and ``mixture.owner`` gives each component's cluster.
     """
 
     nodes: list[Node]

@@ -32,6 +32,8 @@ def tree_to_dict(tree) -> dict:
 
 
 def _format_version(tree) -> int:
+    if tree.mixture is not None and tree.mixture.owner is not None:
+        return 5
     if tree.mixture is not None and tree.mixture.projection is not None:
         return 4
     return 3 if tree.mixture is not None and tree.mixture.features is not None else 2
