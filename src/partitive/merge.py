@@ -54,62 +54,21 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     merges = []
     density = _Density(X, w, min_cluster_size)
     pieces = [c[None] for c in centers]
-    piece_of = labels.copy()
     while True:
         labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
         if len(groups) == 1:
             break
-        piece_of, owner = _piece_labels(X, pieces)
+        piece_of, owner = _piece_labels(X, labels, pieces)
         candidates = []
         for i, j in _neighbour_pairs(pieces):
             a, b = _nearest_pieces(pieces, owner, i, j)
-            # Tested on the two groups' nearest pieces where either is a shape of
-            # pieces: its centre can lie outside it (a ring's, in its hole).
-            in_pair = (piece_of == a) | (piece_of == b)
-            Xp, wp = X[in_pair], w[in_pair]
-            goes_right = piece_of[in_pair] == b
+            cluster_i, cluster_j = labels == i, labels == j
+            part_a, part_b = piece_of == a, piece_of == b
             direction = _piece_center(pieces, owner, b) - _piece_center(pieces, owner, a)
-            norm = np.linalg.norm(direction)
-            small = min(w[labels == i].sum(), w[labels == j].sum()) < min_cluster_size
-            test = "pair"
-            if norm == 0:
-                distinct, dbic, p_value = False, 0.0, 1.0
-            else:
-                distinct, evidence, p_value = rule.evaluate(
-                    Xp, wp, goes_right, direction / norm,
-                    spread=spread_of(spread, in_pair), rows=rows_of(sample, in_pair),
-                )
-                dbic = evidence.dbic
-                # Lloyd fitted the two centres to these very points, which deepens the
-                # dip of one blob cut in two.  A pair that one Gaussian describes
-                # better than two (dBIC <= 0) is one cluster, where its points are
-                # enough to tell (with few points in many dimensions the BIC's
-                # parameters outweigh any gain, and well-apart groups would merge).
-                distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
-                part_a, part_b = piece_of == a, piece_of == b
-                # The guards that keep one skewed cluster whole also merged real
-                # clusters that touch through a bridge of points: two that are each
-                # one Gaussian, with a union that is not, are two clusters.
-                if not distinct and dbic > 0 and not small:
-                    distinct = not_one_gaussian(
-                        Xp, wp, rule.reduced, rows_of(sample, in_pair)
-                    ) and all(gaussian_parts(X, w, (part_a, part_b), rule.reduced, sample))
-                # Empty space between the two, along the line through their centres,
-                # is a valley however few points either holds: a far small group is
-                # a cluster, whatever the tests' power on it.
-                if not distinct and not small and rule.apart(
-                    Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair)
-                ):
-                    distinct = True
-                # Pieces of one shape made of flat strokes (letters) are bimodal on
-                # the line through their centres and unlike one Gaussian, yet joined by
-                # a path as dense as they are; touching Gaussians are joined too, but
-                # their density peaks at their centres.  (A pair kept apart just above
-                # is two Gaussians, which this never merges.)
-                elif distinct and not small and density.one_shape(
-                    labels == i, labels == j
-                ) and not all(gaussian_parts(X, w, (labels == i, labels == j), rule.reduced, sample)):
-                    distinct, test = False, "density"
+            small, distinct, p_value, dbic, test = _judge_pair(
+                X, w, spread, sample, rule, density, min_cluster_size,
+                cluster_i, cluster_j, part_a, part_b, direction,
+            )
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
@@ -133,16 +92,71 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         pieces = [centers[c][None] if p is None else p for c, p in enumerate(pieces)]
         labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
         labels, centers, pieces = _refine_pieces(X, w, centers, pieces)
-    piece_of, owner = _piece_labels(X, pieces)
+    piece_of, owner = _piece_labels(X, labels, pieces)
     return labels, centers, groups, merges, _compact(piece_of, owner, w)
+
+
+def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
+                cluster_i, cluster_j, part_a, part_b, direction):
+    """Whether clusters i and j (row masks) are to be merged: ``(small, distinct,
+    p_value, dbic, test)``, judged on their nearest pieces ``part_a`` and ``part_b``
+    along ``direction`` (from a's centre to b's)."""
+    # Tested on the two clusters' nearest pieces where either is a shape of pieces:
+    # its centre can lie outside it (a ring's, in its hole).
+    in_pair = part_a | part_b
+    Xp, wp = X[in_pair], w[in_pair]
+    goes_right = part_b[in_pair]
+    norm = np.linalg.norm(direction)
+    small = min(w[cluster_i].sum(), w[cluster_j].sum()) < min_cluster_size
+    if norm == 0:
+        return small, False, 1.0, 0.0, "pair"
+    test = "pair"
+    distinct, evidence, p_value = rule.evaluate(
+        Xp, wp, goes_right, direction / norm,
+        spread=spread_of(spread, in_pair), rows=rows_of(sample, in_pair),
+    )
+    dbic = evidence.dbic
+    # Lloyd fitted the two centres to these very points, which deepens the dip of one
+    # blob cut in two.  A pair that one Gaussian describes better than two (dBIC <= 0)
+    # is one cluster, where its points are enough to tell (with few points in many
+    # dimensions the BIC's parameters outweigh any gain, and well-apart groups would
+    # merge).
+    distinct = distinct and (dbic > 0 or not rule.trusts_mixture(Xp, wp))
+    # The guards that keep one skewed cluster whole also merged real clusters that
+    # touch through a bridge of points: two that are each one Gaussian, with a union
+    # that is not, are two clusters.
+    if not distinct and dbic > 0 and not small:
+        distinct = not_one_gaussian(
+            Xp, wp, rule.reduced, rows_of(sample, in_pair)
+        ) and all(gaussian_parts(X, w, (part_a, part_b), rule.reduced, sample))
+    # Empty space between the two, along the line through their centres, is a valley
+    # however few points either holds: a far small group is a cluster, whatever the
+    # tests' power on it.
+    if not distinct and not small and rule.apart(
+        Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair)
+    ):
+        distinct = True
+    # Pieces of one shape made of flat strokes (letters) are bimodal on the line
+    # through their centres and unlike one Gaussian, yet joined by a path as dense as
+    # they are; touching Gaussians are joined too, but their density peaks at their
+    # centres.  (A pair kept apart just above is two Gaussians, which this never
+    # merges.)
+    elif distinct and not small and density.one_shape(cluster_i, cluster_j) and not all(
+        gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample)
+    ):
+        distinct, test = False, "density"
+    return small, bool(distinct), float(p_value), float(dbic), test
 
 
 def _owner(pieces):
     return np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
 
 
-def _piece_labels(X, pieces):
+def _piece_labels(X, labels, pieces):
     """Each row's piece (nearest piece centre) and each piece's cluster."""
+    if all(len(p) == 1 for p in pieces):
+        # Lloyd left every row with its nearest centre: the pieces are the clusters.
+        return labels, np.arange(len(pieces))
     return nearest_center(X, np.vstack(pieces)), _owner(pieces)
 
 
