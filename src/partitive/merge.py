@@ -49,7 +49,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     A cluster joined from flat pieces by density keeps its pieces: Lloyd refines their
     centres, not one centre of the whole (which would cut a ring or a stroke by the
     nearest other cluster's bisector), and the final mixture gives each piece a
-    Gaussian.  The two pieces that the pair tests find one cluster become one piece.
+    Gaussian.  Clusters merged by the pair tests become one piece.
     """
     merges = []
     density = _Density(X, w, min_cluster_size)
@@ -71,14 +71,12 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
             )
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
-                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test, a, b))
+                candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
         if not candidates:
             break
         candidates.sort(key=lambda c: c[0])
-        first = np.r_[0, np.cumsum([len(p) for p in pieces])[:-1]]
-        piece_weight = np.bincount(piece_of, weights=w, minlength=owner.size)
         used = set()
-        for _, i, j, p_value, dbic, test, a, b in candidates:
+        for _, i, j, p_value, dbic, test in candidates:
             if i in used or j in used:
                 continue
             used.update((i, j))
@@ -86,16 +84,8 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
             labels[labels == j] = i
             groups[i] = tuple(sorted(groups[i] + groups[j]))
             groups[j] = ()
-            if test == "density":
+            if test == "density" or len(pieces[i]) > 1 or len(pieces[j]) > 1:
                 pieces[i] = np.vstack([pieces[i], pieces[j]])
-            elif len(pieces[i]) > 1 or len(pieces[j]) > 1:
-                # The pair tests found the two nearest pieces one cluster: they become
-                # one piece, so a shape grows by pieces only where density joins it.
-                at_a, at_b = a - first[i], b - first[j]
-                wa, wb = piece_weight[a], piece_weight[b]
-                joined = (wa * pieces[i][at_a] + wb * pieces[j][at_b]) / (wa + wb)
-                pieces[i] = np.vstack([np.delete(pieces[i], at_a, axis=0),
-                                       np.delete(pieces[j], at_b, axis=0), joined[None]])
             else:
                 pieces[i] = None  # one piece: its centre is the union's
         centers = weighted_centers(X, w, labels, centers)
