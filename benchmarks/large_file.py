@@ -43,7 +43,8 @@ def prepare(folder: Path, n: int) -> Path:
 
 
 def ari_by_blocks(truth, labels) -> float:
-    """The adjusted Rand index from a contingency table summed block by block."""
+    """The adjusted Rand index from a contingency table summed block by block
+    (scikit-learn's takes both labellings whole, 1.6 GB at 1e8 rows)."""
     from scipy.special import comb
 
     table = np.zeros((int(truth.max()) + 1, int(labels.max()) + 1), dtype=np.int64)

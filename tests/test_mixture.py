@@ -204,13 +204,15 @@ def test_one_rounds_merges_are_recorded_as_if_made_one_at_a_time():
 
 
 def test_a_cluster_of_several_components_has_the_sum_of_their_densities():
+    from dataclasses import replace
+
     from partitive.mixture import Mixture
 
     pieces = Mixture(
         covariance_type="spherical", weights=np.array([0.25, 0.25, 0.5]),
         means=np.array([[-2.0, 0.0], [2.0, 0.0], [0.0, 0.0]]), covariances=np.array([0.5, 0.5, 0.2]),
     )
-    grouped = pieces.__class__(**{**pieces.__dict__, "owner": np.array([0, 0, 1])})
+    grouped = replace(pieces, owner=np.array([0, 0, 1]))
     X = np.random.default_rng(0).normal(size=(200, 2)) * 2
     each = pieces.predict_proba(X)
     expected = np.c_[each[:, 0] + each[:, 1], each[:, 2]]

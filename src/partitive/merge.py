@@ -49,25 +49,25 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     A cluster joined from flat pieces by density keeps its pieces: Lloyd refines their
     centres, not one centre of the whole (which would cut a ring or a stroke by the
     nearest other cluster's bisector), and the final mixture gives each piece a
-    Gaussian.  Clusters merged by the pair tests become one piece.
+    Gaussian.  Two one-piece clusters merged by the pair tests become one piece.
     """
     merges = []
     density = _Density(X, w, min_cluster_size)
     pieces = [c[None] for c in centers]
     while True:
-        labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
+        labels, centers, groups, pieces = drop_empty(labels, centers, groups, w, pieces)
+        # Every piece's centre and cluster; while each cluster is one piece, Lloyd
+        # left every row with its nearest centre, so the pieces are the clusters.
+        all_pieces, owner = np.vstack(pieces), _owner(pieces)
+        piece_of = labels if owner.size == len(pieces) else nearest_center(X, all_pieces)
         if len(groups) == 1:
             break
-        piece_of, owner = _piece_labels(X, labels, pieces)
         candidates = []
-        for i, j in _neighbour_pairs(pieces):
-            a, b = _nearest_pieces(pieces, owner, i, j)
-            cluster_i, cluster_j = labels == i, labels == j
-            part_a, part_b = piece_of == a, piece_of == b
-            direction = _piece_center(pieces, owner, b) - _piece_center(pieces, owner, a)
+        for i, j in _neighbour_pairs(all_pieces, owner):
+            a, b = _nearest_pieces(all_pieces, owner, i, j)
             small, distinct, p_value, dbic, test = _judge_pair(
                 X, w, spread, sample, rule, density, min_cluster_size,
-                cluster_i, cluster_j, part_a, part_b, direction,
+                labels == i, labels == j, piece_of == a, piece_of == b, all_pieces[b] - all_pieces[a],
             )
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
@@ -87,12 +87,12 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
             if test == "density" or len(pieces[i]) > 1 or len(pieces[j]) > 1:
                 pieces[i] = np.vstack([pieces[i], pieces[j]])
             else:
-                pieces[i] = None  # one piece: its centre is the union's
+                pieces[i] = None
         centers = weighted_centers(X, w, labels, centers)
-        pieces = [centers[c][None] if p is None else p for c, p in enumerate(pieces)]
-        labels, centers, groups, pieces = _drop_empty(labels, centers, groups, pieces, w)
+        # A one-piece cluster's piece is the cluster: its centre is the members' mean.
+        pieces = [centers[c][None] if p is None or len(p) == 1 else p for c, p in enumerate(pieces)]
+        labels, centers, groups, pieces = drop_empty(labels, centers, groups, w, pieces)
         labels, centers, pieces = _refine_pieces(X, w, centers, pieces)
-    piece_of, owner = _piece_labels(X, labels, pieces)
     return labels, centers, groups, merges, _compact(piece_of, owner, w)
 
 
@@ -149,41 +149,31 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
 
 
 def _owner(pieces):
+    """Each piece's cluster, for the pieces stacked in cluster order."""
     return np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
 
 
-def _piece_labels(X, labels, pieces):
-    """Each row's piece (nearest piece centre) and each piece's cluster."""
-    if all(len(p) == 1 for p in pieces):
-        # Lloyd left every row with its nearest centre: the pieces are the clusters.
-        return labels, np.arange(len(pieces))
-    return nearest_center(X, np.vstack(pieces)), _owner(pieces)
-
-
-def _piece_center(pieces, owner, piece):
-    c = owner[piece]
-    return pieces[c][piece - np.flatnonzero(owner == c)[0]]
-
-
-def _nearest_pieces(pieces, owner, i, j):
+def _nearest_pieces(all_pieces, owner, i, j):
     """The nearest pair of pieces, one of cluster i and one of cluster j."""
     from scipy.spatial.distance import cdist
 
-    sq = cdist(pieces[i], pieces[j], "sqeuclidean")
+    of_i, of_j = np.flatnonzero(owner == i), np.flatnonzero(owner == j)
+    sq = cdist(all_pieces[of_i], all_pieces[of_j], "sqeuclidean")
     a, b = np.unravel_index(np.argmin(sq), sq.shape)
-    return int(np.flatnonzero(owner == i)[a]), int(np.flatnonzero(owner == j)[b])
+    return int(of_i[a]), int(of_j[b])
 
 
 def _refine_pieces(X, w, centers, pieces):
     """Lloyd on every piece's centre; a row's cluster is its piece's."""
-    if all(len(p) == 1 for p in pieces):
-        labels, centers = refine(X, w, centers)
-        return labels, centers, [c[None] for c in centers]
     owner = _owner(pieces)
     piece_of, piece_centers = refine(X, w, np.vstack(pieces))
     labels = owner[piece_of]
+    if owner.size > len(pieces):
+        centers = weighted_centers(X, w, labels, centers)
+    else:
+        centers = piece_centers
     bounds = np.cumsum([len(p) for p in pieces])[:-1]
-    return labels, weighted_centers(X, w, labels, centers), np.split(piece_centers, bounds)
+    return labels, centers, np.split(piece_centers, bounds)
 
 
 def _compact(piece_of, owner, w):
@@ -298,18 +288,16 @@ class _Density:
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
 
 
-def _neighbour_pairs(pieces):
+def _neighbour_pairs(all_pieces, owner):
     """Each cluster with its MERGE_NEIGHBOURS nearest, by their nearest pieces' distance."""
     from scipy.spatial.distance import cdist
 
-    k = len(pieces)
-    owner = _owner(pieces)
     # Pair by pair, so no k x k x d array (1 GB for 400 leaves in 768-D).
-    between = cdist(np.vstack(pieces), np.vstack(pieces), "sqeuclidean")
+    sq = cdist(all_pieces, all_pieces, "sqeuclidean")
+    k = int(owner[-1]) + 1
     if owner.size > k:
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        between = np.minimum.reduceat(np.minimum.reduceat(between, starts, axis=0), starts, axis=1)
-    sq = between
+        sq = np.minimum.reduceat(np.minimum.reduceat(sq, starts, axis=0), starts, axis=1)
     np.fill_diagonal(sq, np.inf)
     pairs = set()
     for i in range(k):
@@ -319,16 +307,14 @@ def _neighbour_pairs(pieces):
     return sorted(pairs)
 
 
-def _drop_empty(labels, centers, groups, pieces, w):
+def drop_empty(labels, centers, groups, w, pieces=None):
+    """The clusters that hold weight, renumbered in order: labels, centres and leaves,
+    and (when given) each cluster's piece centres."""
     alive = [c for c in range(len(groups)) if groups[c] and w[labels == c].sum() > 0]
-    labels, centers, groups = drop_empty(labels, centers, groups, w)
-    return labels, centers, groups, [pieces[c] for c in alive]
-
-
-def drop_empty(labels, centers, groups, w):
-    alive = [c for c in range(len(groups)) if groups[c] and w[labels == c].sum() > 0]
-    if len(alive) == len(groups):
+    if len(alive) < len(groups):
+        remap = np.full(len(groups), -1)
+        remap[alive] = np.arange(len(alive))
+        labels, centers, groups = remap[labels], centers[alive], [groups[c] for c in alive]
+    if pieces is None:
         return labels, centers, groups
-    remap = np.full(len(groups), -1)
-    remap[alive] = np.arange(len(alive))
-    return remap[labels], centers[alive], [groups[c] for c in alive]
+    return labels, centers, groups, [pieces[c] for c in alive]

@@ -88,9 +88,7 @@ class Mixture:
             return self.means
         k = self.n_clusters
         total = np.bincount(self.owner, weights=self.weights, minlength=k)
-        sums = np.zeros((k, self.means.shape[1]))
-        np.add.at(sums, self.owner, self.weights[:, None] * self.means)
-        return sums / total[:, None]
+        return group_sums(self.means, self.owner, k, self.weights) / total[:, None]
 
     def n_parameters(self) -> int:
         k, d = self.means.shape
