@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from partitive import PPP, DataError, open_dataset
 from partitive.datasets import well_separated_blobs
 from partitive.codebook import Codebook
-from partitive.reduce import reduce
+from partitive.reduce import Sample, reduce, row_hash
 from partitive.source import ArraySource
 
 
@@ -169,6 +169,25 @@ def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
         assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 1000, n_jobs=n_jobs))
 
 
+def test_the_rare_pass_bound_changes_no_representative(monkeypatch):
+    # 2,000 rare rows of 100,000: the bound spares half the rows the search.  A margin too
+    # small to fill the sample forces the fall-back pass over every row.
+    import partitive.reduce as reduction
+
+    X, _ = _with_rare_group(100_000, 4, 2000, seed=2)
+    source = ArraySource(X, np.ones(X.shape[0]), chunk_rows=5000)
+    bounds = []
+    found = reduction.rare_hash_bound
+    monkeypatch.setattr(reduction, "rare_hash_bound", lambda *a: bounds.append(found(*a)) or bounds[-1])
+    results = []
+    for margin in (2.0, 0.05, 1e9):
+        monkeypatch.setattr(reduction, "RARE_BOUND_MARGIN", margin)
+        results.append(reduce(source, 1000))
+    assert bounds[0] is not None and bounds[1] is not None and bounds[2] is None
+    assert _same_representatives(results[0], results[2])
+    assert _same_representatives(results[1], results[2])
+
+
 def test_one_gaussian_has_no_rare_region():
     from partitive.reduce import Sample
 
@@ -199,6 +218,26 @@ def test_reduced_labels_identical_across_permutation_chunking_and_duplication(se
     assert np.array_equal(doubled.labels_[: X.shape[0]], weighted.labels_)
     reps = reduce(ArraySource(X, np.ones(X.shape[0]), chunk_rows=X.shape[0]), 60)
     assert _same_representatives(reps, reduce(ArraySource(X[order], np.ones(X.shape[0]), chunk_rows=chunk_rows), 60))
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(1, 40),
+    chunk_rows=st.integers(1, 200),
+    copies=st.integers(1, 30),
+)
+def test_sample_of_chunks_is_the_sample_of_the_whole(seed, size, chunk_rows, copies):
+    # Repeated rows can fill a chunk's smallest hashes with fewer distinct rows than
+    # places: the chunk's cut must then give way to the whole chunk.
+    rng = np.random.default_rng(seed)
+    distinct = rng.integers(0, 4, (rng.integers(1, 60), 2)).astype(float)
+    X = np.repeat(distinct, copies, axis=0)[rng.permutation(distinct.shape[0] * copies)]
+    whole = Sample(size, 2)._keep(X, row_hash(X))
+    chunked = Sample(size, 2)
+    for start in range(0, X.shape[0], chunk_rows):
+        chunked.add(X[start : start + chunk_rows])
+    assert np.array_equal(chunked.rows, whole.rows)
+    assert np.array_equal(chunked.hashes, whole.hashes)
 
 
 @pytest.fixture

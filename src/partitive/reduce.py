@@ -88,10 +88,24 @@ class Sample:
 
     def add(self, X: np.ndarray) -> Sample:
         h = row_hash(X)
-        if self.hashes.size >= self.size:
-            keep = h <= self.hashes[-1]
-            X, h = X[keep], h[keep]
-        return self._keep(np.vstack([self.rows, X]), np.concatenate([self.hashes, h]))
+        bound = self.hashes[-1] if self.hashes.size >= self.size else None
+        if h.size > self.size:
+            # Only rows at or below the chunk's size-th smallest hash can enter, unless
+            # repeated rows fill that many places (checked below): a large chunk is
+            # cut before its rows are copied and sorted.
+            cut = np.partition(h, self.size - 1)[self.size - 1]
+            bound = cut if bound is None else min(bound, cut)
+        if bound is None:
+            return self._keep(np.vstack([self.rows, X]), np.concatenate([self.hashes, h]))
+        keep = h <= bound
+        before = (self.rows, self.hashes)
+        self._keep(np.vstack([self.rows, X[keep]]), np.concatenate([self.hashes, h[keep]]))
+        if keep.sum() < h.size and (self.hashes.size < self.size or self.hashes[-1] > bound):
+            # Repeats left fewer distinct rows at or below the bound than places, so a
+            # row above it might belong: take the whole chunk.
+            self.rows, self.hashes = before
+            return self._keep(np.vstack([self.rows, X]), np.concatenate([self.hashes, h]))
+        return self
 
     def __sizeof__(self) -> int:
         # What schedulers (Dask's sizeof) count when they place and move a partial.
@@ -122,13 +136,18 @@ class RareRows:
     """A sample (by hash, as :class:`Sample`) of the rows whose seed stands in a rare
     region: the extra seeds that give such a region representatives of its own."""
 
-    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray):
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, bound: np.uint64 | None = None):
         self.codebook = codebook
         self.rare = rare
+        self.bound = bound
         self.sample = Sample(size, codebook.seeds.shape[1])
 
     def add(self, X: np.ndarray, w: np.ndarray) -> RareRows:
         X = X[w > 0]
+        if self.bound is not None:
+            # Only rows of hash up to the bound can be among the smallest (see
+            # rare_hash_bound): the others need no nearest-seed search.
+            X = X[row_hash(X) <= self.bound]
         if X.shape[0]:
             self.sample.add(X[self.rare[self.codebook.assign(X)]])
         return self
@@ -270,7 +289,8 @@ class SamplePass:
         return Sample(self.size, self.n_features)
 
     def add(self, part: Sample, X: np.ndarray, w: np.ndarray) -> Sample:
-        return part.add(X[w > 0])
+        positive = w > 0
+        return part.add(X if positive.all() else X[positive])
 
 
 class RarePass:
@@ -278,11 +298,11 @@ class RarePass:
 
     description = "Reseeding rare regions"
 
-    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray):
-        self.codebook, self.size, self.rare = codebook, size, rare
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, bound: np.uint64 | None = None):
+        self.codebook, self.size, self.rare, self.bound = codebook, size, rare, bound
 
     def empty(self) -> RareRows:
-        return RareRows(self.codebook, self.size, self.rare)
+        return RareRows(self.codebook, self.size, self.rare, self.bound)
 
     def add(self, part: RareRows, X: np.ndarray, w: np.ndarray) -> RareRows:
         return part.add(X, w)
@@ -327,7 +347,13 @@ def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | Non
     if rare.any():
         # One more pass, only where the sample left a region a few seeds far from
         # all others: its rows are sampled again for seeds of their own.
-        extra = source.run(RarePass(codebook, rare_sample_size(n_representatives), rare), n_jobs)
+        size = rare_sample_size(n_representatives)
+        bound = rare_hash_bound(sample, rare, size, source.n_rows)
+        extra = source.run(RarePass(codebook, size, rare, bound), n_jobs)
+        if bound is not None and extra.sample.rows.shape[0] < size:
+            # Fewer rare rows below the bound than places: the bounded pass cannot
+            # tell which rows above it belong, so every row is searched.
+            extra = source.run(RarePass(codebook, size, rare), n_jobs)
         with one_blas_thread():
             codebook = codebook.with_extra(extra.sample.rows)
     accumulate = AccumulatePass(codebook)
@@ -338,6 +364,32 @@ def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | Non
 
 #: Extra seeds for rare regions, as a share of n_representatives (Codebook.rare).
 RARE_SHARE = 0.5
+
+
+#: The rare pass searches the seeds of this many times the rows that would fill its
+#: sample if rare rows were as common below the bound as rare seeds in the sample.
+RARE_BOUND_MARGIN = 2.0
+
+
+def rare_hash_bound(sample: Sample, rare: np.ndarray, size: int, n_rows: int | None) -> np.uint64 | None:
+    """A hash below which the rare pass's ``size`` rows most likely all lie, or None
+    where every row must be searched.
+
+    Hashes are uniform, so the sample's ``m`` rows (the smallest hashes) tell what
+    share of the rows stand in rare regions (its share of rare seeds) and which hash
+    the ``r``-th smallest row has (``r / m`` times the sample's largest).  Rows above
+    the bound cannot enter a sample that fills up below it; :func:`reduce` checks
+    that it did, so the bound saves the nearest-seed search of most rows without
+    changing the result.
+    """
+    m, n_rare = sample.hashes.size, int(rare.sum())
+    if n_rows is None or m == 0 or n_rare == 0:
+        return None
+    rows = RARE_BOUND_MARGIN * size * m / n_rare  # rows to search, of all n_rows
+    if rows >= n_rows:
+        return None
+    bound = float(sample.hashes[-1]) * rows / m
+    return np.uint64(bound) if bound < 2.0**64 else None
 
 
 def rare_sample_size(n_representatives: int) -> int:

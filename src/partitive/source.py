@@ -159,7 +159,9 @@ class ArraySource(ChunkSource):
 
     def read(self):
         if self._used_rows is None:
-            self._used_rows = (self.X[self.used], self.w[self.used])
+            # Every row used (the usual case): the array itself, not a copy of it.
+            every = self.used.all()
+            self._used_rows = (self.X, self.w) if every else (self.X[self.used], self.w[self.used])
         return self._used_rows
 
     def _chunks(self):
