@@ -42,6 +42,8 @@ SQUARE_BITS = 33
 BLOCK_BITS = 16
 #: Rows further than this many feature scales from their seed are kept exactly.
 FAR = 4.0
+#: Rows per slice when a block's fixed-point offsets are made (see _block_totals).
+STATS_BLOCK_ROWS = 8192
 #: Irrational-ish coefficients: a row's hash is the bit pattern of one dot product.
 _HASH_COEFFICIENTS = np.sqrt(np.arange(2, 4098, dtype=np.float64)) % 1.0 + 0.5
 
@@ -260,19 +262,26 @@ def _pieces(X: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]
 def _block_totals(cb: Codebook, X: np.ndarray, w: np.ndarray):
     """Per-seed sums of weight and fixed-point offsets for one block of rows."""
     seed = cb.assign(X)
-    z = X - cb.absolute_seeds[seed]
-    z *= cb.inverse_scale  # a power of two: exact
-    far = (np.abs(z) >= FAR).any(axis=1)
+    d = X.shape[1]
+    stats = np.empty((X.shape[0], 1 + 2 * d))
+    far = np.empty(X.shape[0], dtype=bool)
+    # Row slices that stay in cache: the offsets and their fixed-point columns are a
+    # few element-wise steps each, which over a whole block would each stream it
+    # from memory.
+    for start in range(0, X.shape[0], STATS_BLOCK_ROWS):
+        rows = slice(start, start + STATS_BLOCK_ROWS)
+        z = np.subtract(X[rows], cb.absolute_seeds[seed[rows]])
+        z *= cb.inverse_scale  # a power of two: exact
+        far[rows] = (np.abs(z) >= FAR).any(axis=1)
+        block = stats[rows]
+        block[:, 0] = 1.0
+        np.multiply(z, 2.0**OFFSET_BITS, out=block[:, 1 : 1 + d])
+        np.multiply(z, z, out=block[:, 1 + d :])
+        block[:, 1 + d :] *= 2.0**SQUARE_BITS
+        np.rint(block, out=block)
     far_X, far_w = X[far], w[far]
     if far.any():
-        seed, z, w = seed[~far], z[~far], w[~far]
-    d = z.shape[1]
-    stats = np.empty((z.shape[0], 1 + 2 * d))
-    stats[:, 0] = 1.0
-    np.multiply(z, 2.0**OFFSET_BITS, out=stats[:, 1 : 1 + d])
-    np.multiply(z, z, out=stats[:, 1 + d :])
-    stats[:, 1 + d :] *= 2.0**SQUARE_BITS
-    np.rint(stats, out=stats)
+        seed, stats, w = seed[~far], stats[~far], w[~far]
     exact = bool(np.all(w == np.rint(w)) and w.sum() <= 2.0 ** (BLOCK_BITS + 1))
     return exact, group_sums(stats, seed, cb.seeds.shape[0], w), far_X, far_w
 
