@@ -1,6 +1,8 @@
 """The one-Gaussian check behind diagonal mixture evidence (Mardia's tests)."""
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.stats import special_ortho_group
 
@@ -108,3 +110,37 @@ def test_the_dip_reads_a_rounded_gaussian_as_one_mode_and_two_as_two():
         # Taken as exact, the grid values' jumps in the ECDF are read as modes.
         assert dip_test(t, w)[1] < 1e-3
         assert (dip_test(t, w, spread, uniform=True)[1] < 1e-3) == bimodal
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]),
+    shift=st.sampled_from([0.0, -500.0, 1e4]),
+)
+def test_log_sum_of_two_rows_is_scipys_to_the_bit(seed, scale, shift):
+    from scipy.special import logsumexp
+
+    from partitive.validate import _log_sum_of_two
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    log_joint = rng.normal(size=(2, n)) * scale + shift
+    tie = rng.random(n) < 0.1
+    log_joint[1, tie] = log_joint[0, tie]
+    assert np.array_equal(_log_sum_of_two(log_joint), logsumexp(log_joint, axis=0))
+    log_joint[0, 0] = -np.inf
+    assert np.array_equal(_log_sum_of_two(log_joint), logsumexp(log_joint, axis=0))
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 200))
+def test_weighted_dip_is_the_dip_of_the_rows_repeated(seed, n):
+    # Integer weights: the weighted sample is exactly the data with each row repeated.
+    from diptest import dipstat
+
+    rng = np.random.default_rng(seed)
+    t = np.round(rng.normal(size=n) * rng.choice([1.0, 4.0]), 2)
+    w = rng.integers(1, 20, n).astype(float)
+    if w.sum() <= 3:
+        return
+    repeated = np.sort(np.repeat(t, w.astype(int)))
+    assert dip_test(t, w)[0] == float(dipstat(repeated, sort_x=False))

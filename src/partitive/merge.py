@@ -54,6 +54,9 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     merges = []
     density = _Density(X, w, min_cluster_size)
     pieces = [c[None] for c in centers]
+    # A pair's judgement is a function of its rows and direction alone: pairs that no
+    # merge or Lloyd step touched are not judged again in the next round.
+    judged = {}
     while True:
         labels, centers, groups, pieces = drop_empty(labels, centers, groups, w, pieces)
         # Every piece's centre and cluster; while each cluster is one piece, Lloyd
@@ -65,10 +68,12 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         candidates = []
         for i, j in _neighbour_pairs(all_pieces, owner):
             a, b = _nearest_pieces(all_pieces, owner, i, j)
-            small, distinct, p_value, dbic, test = _judge_pair(
-                X, w, spread, sample, rule, density, min_cluster_size,
-                labels == i, labels == j, piece_of == a, piece_of == b, all_pieces[b] - all_pieces[a],
-            )
+            masks = (labels == i, labels == j, piece_of == a, piece_of == b)
+            direction = all_pieces[b] - all_pieces[a]
+            key = _pair_key(masks, direction)
+            if key not in judged:
+                judged[key] = _judge_pair(X, w, spread, sample, rule, density, min_cluster_size, *masks, direction)
+            small, distinct, p_value, dbic, test = judged[key]
             if small or not distinct:
                 # Too-small pieces first, then the pair that looks most like one cluster.
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
@@ -146,6 +151,16 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     ):
         distinct, test = False, "density"
     return small, bool(distinct), float(p_value), float(dbic), test
+
+
+def _pair_key(masks, direction) -> bytes:
+    """A digest of a pair's row masks and direction (the masks of 1e5 rows are 12 kB)."""
+    import hashlib
+
+    digest = hashlib.blake2b(direction.tobytes())
+    for mask in masks:
+        digest.update(np.packbits(mask).tobytes())
+    return digest.digest()
 
 
 def _owner(pieces):

@@ -385,7 +385,10 @@ def _log_gaussian(cov_type, means, cov, factors, X, spread):
     if cov_type == "spherical":
         prec = 1.0 / cov
         sq = (means * means).sum(axis=1)
-        maha = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * X @ means.T + sq
+        # x.(-2m) is exactly -2 x.m: one (rows x k) array, added to in place.
+        maha = X @ (-2.0 * means).T
+        maha += np.einsum("ij,ij->i", X, X)[:, None]
+        maha += sq
         np.maximum(maha, 0.0, out=maha)
         if spread is not None:
             maha += spread.sum(axis=1)[:, None]
@@ -394,7 +397,9 @@ def _log_gaussian(cov_type, means, cov, factors, X, spread):
     elif cov_type == "diag":
         prec = 1.0 / cov
         # sum_j (x_j - m_j)^2 / v_j by two products: no (rows x k x d) array.
-        maha = (X * X) @ prec.T - 2.0 * X @ (means * prec).T + ((means * means) * prec).sum(axis=1)
+        maha = (X * X) @ prec.T
+        maha += X @ (-2.0 * (means * prec)).T
+        maha += ((means * means) * prec).sum(axis=1)
         np.maximum(maha, 0.0, out=maha)
         if spread is not None:
             maha += spread @ prec.T

@@ -76,8 +76,14 @@ def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest centre for each row (ties go to the lower index)."""
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
     norms = (centers * centers).sum(axis=1)
+    # Scaling by -2 is exact, so x.(-2c) + |c|^2 are the very values of |c|^2 - 2 x.c,
+    # made in one buffer reused by every block.
+    scaled = -2.0 * centers.T
     out = np.empty(X.shape[0], dtype=np.intp)
+    buffer = np.empty((min(NEAREST_BLOCK_ROWS, X.shape[0]), centers.shape[0]))
     for start in range(0, X.shape[0], NEAREST_BLOCK_ROWS):
         block = X[start : start + NEAREST_BLOCK_ROWS]
-        out[start : start + block.shape[0]] = np.argmin(norms - 2.0 * block @ centers.T, axis=1)
+        distance = np.matmul(block, scaled, out=buffer[: block.shape[0]])
+        distance += norms
+        out[start : start + block.shape[0]] = np.argmin(distance, axis=1)
     return out
