@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy.linalg.lapack import dtrtri
 from scipy.special import logsumexp
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -126,13 +127,15 @@ def _gaussian_loglik(X, w, full, floor, fit_on=None, spread=None):
     if full:
         Xfc, wf = (Xc, w) if fit_on is None else (Xc[fit_on], w[fit_on])
         cov = (Xfc * wf[:, None]).T @ Xfc / Wf + np.diag(floor + within * np.ones(X.shape[1]))
-        chol = np.linalg.cholesky(cov)
-        z = np.linalg.solve(chol, Xc.T)
-        logdet = 2.0 * np.log(np.diag(chol)).sum()
+        # The Cholesky factor's inverse (LAPACK's triangular inverse), applied by one
+        # product: a general solve with the factor costs several times more per node.
+        inv_chol = dtrtri(np.linalg.cholesky(cov), lower=1)[0]
+        z = inv_chol @ Xc.T
+        logdet = -2.0 * np.log(np.diag(inv_chol)).sum()
         maha = (z * z).sum(axis=0)
         if spread is not None:
             # E[(x - mu)' S^-1 (x - mu)] over a group adds tr(S^-1 diag(spread)).
-            inv_diag = (np.linalg.inv(chol) ** 2).sum(axis=0)
+            inv_diag = (inv_chol**2).sum(axis=0)
             maha = maha + spread @ inv_diag
     else:
         square = np.square(Xc, out=Xc)
