@@ -169,3 +169,37 @@ def test_passes_are_counted_in_rows_on_a_terminal_only(tmp_path, blobs, run_on_a
         assert bar in shown
     assert f"{blobs.shape[0]:,} rows" in shown
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+@pytest.mark.parametrize("extra_rows", [-3, 5])
+def test_a_file_that_changes_between_passes_is_an_error_not_wrong_labels(blobs, extra_rows):
+    from partitive import DataError
+    from partitive.source import DatasetSource
+
+    class Growing:
+        """A dataset whose later passes read a different number of rows."""
+
+        columns, n_features = ["a", "b", "c"], 3
+
+        def __init__(self):
+            self.passes = 0
+
+        def known_rows(self):
+            return blobs.shape[0]
+
+        def count_rows(self):
+            return blobs.shape[0]
+
+        def chunks(self):
+            self.passes += 1
+            X = blobs if self.passes < 4 else np.vstack([blobs, blobs[:extra_rows]])[: blobs.shape[0] + extra_rows]
+            for start in range(0, X.shape[0], 1000):
+                yield X[start : start + 1000]
+
+    source = DatasetSource(Growing())
+    tree = reduced().fit(blobs).tree_
+    source.dataset.passes = 3
+    with pytest.raises(DataError, match="changed while it was read"):
+        source.labels(tree)
+    source.dataset.passes = 0
+    assert np.array_equal(source.labels(tree), tree.predict(blobs))

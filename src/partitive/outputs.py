@@ -73,17 +73,20 @@ def write_label_chunks(chunks, target, kind: str, n_rows: int, id_column=None) -
                     columns["cluster"] = np.asarray(labels, dtype=np.int64)
                     writer.write_table(pa.table(columns, schema=writer.schema))
         elif kind == "npy":
-            from numpy.lib.format import open_memmap
+            from numpy.lib import format as npy
 
-            out = open_memmap(tmp, mode="w+", dtype=np.int64, shape=(n_rows,))
-            start = 0
-            for labels in chunks:
-                out[start : start + len(labels)] = labels
-                start += len(labels)
+            # The header, then each chunk's bytes appended: a memory map of the file
+            # would count every label written as resident memory of this process.
+            dtype = np.dtype("<i8")
+            with open(tmp, "wb") as fh:
+                npy.write_array_header_1_0(fh, {"descr": npy.dtype_to_descr(dtype), "fortran_order": False,
+                                                "shape": (n_rows,)})
+                start = 0
+                for labels in chunks:
+                    np.asarray(labels, dtype=dtype).tofile(fh)
+                    start += len(labels)
             if start != n_rows:
                 raise ValueError(f"{n_rows} labels expected, {start} written")
-            out.flush()
-            del out
         elif id_column is not None:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh, lineterminator="\n")

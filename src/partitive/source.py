@@ -26,6 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._threads import one_blas_thread
+from .io import DataError
 
 #: Rows per chunk when an in-memory array is reduced (the result does not depend on it).
 ARRAY_CHUNK_ROWS = 65_536
@@ -225,7 +226,24 @@ class DatasetSource(ChunkSource):
     def labels(self, tree, n_jobs: int = 1, fitted=None):
         if fitted is not None:
             return fitted
-        return np.concatenate(list(self._label_chunks(tree, n_jobs)))
+        n_rows = self.n_rows
+        if n_rows is None:
+            return np.concatenate(list(self._label_chunks(tree, n_jobs)))
+        # Filled chunk by chunk: a list of the chunks' labels and their concatenation
+        # would hold every label twice (1.6 GB at 1e8 rows).
+        labels = np.empty(n_rows, dtype=np.intp)
+        start = 0
+        for chunk in self._label_chunks(tree, n_jobs):
+            if start + chunk.size > n_rows:
+                start += chunk.size
+                break
+            labels[start : start + chunk.size] = chunk
+            start += chunk.size
+        if start != n_rows:
+            raise DataError(
+                f"the file changed while it was read: it held {n_rows} rows when counted and another number when labelled"
+            )
+        return labels
 
     def _label_chunks(self, tree, n_jobs):
         with self.progress.track("Labelling", self.n_rows) as advance:
