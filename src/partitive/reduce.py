@@ -371,8 +371,10 @@ def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | Non
     return accumulate.empty().merge(source.run(accumulate, n_jobs)).result()
 
 
-#: Extra seeds for rare regions, as a share of n_representatives (Codebook.rare).
-RARE_SHARE = 0.5
+#: Extra seeds for rare regions, as a share of n_representatives (Codebook.rare).  The
+#: split tests read a representative's weight, so a rare group needs enough seeds to be
+#: cut from its neighbours, not many: every extra seed is also a point of the tree.
+RARE_SHARE = 0.2
 
 
 #: The rare pass searches the seeds of this many times the rows that would fill its
