@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _nearest(X: np.ndarray, C: np.ndarray, norms: np.ndarray | None = None) -> np.ndarray:
-    norms = (C * C).sum(axis=1) if norms is None else norms
-    return np.argmin(norms - 2.0 * X @ C.T, axis=1)
+from .refine import nearest_center
 
 
 #: Coarse groups searched for a row's seed.  The nearest seed often lies in a group
@@ -86,7 +83,7 @@ class Codebook:
         # values of |c|^2 - 2 x.c, made without a second pass over the product.
         self.coarse_norms = (self.coarse * self.coarse).sum(axis=1)
         self.coarse_scaled = -2.0 * self.coarse
-        group = _nearest(keys, self.coarse)
+        group = nearest_center(keys, self.coarse)
         group[:n_coarse] = np.arange(n_coarse)
         self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
         member_seeds = [self.seeds[m] for m in self.members]

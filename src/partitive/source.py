@@ -234,16 +234,17 @@ class DatasetSource(ChunkSource):
         labels = np.empty(n_rows, dtype=np.intp)
         start = 0
         for chunk in self._label_chunks(tree, n_jobs):
-            if start + chunk.size > n_rows:
-                start += chunk.size
+            stop = start + chunk.size
+            if stop > n_rows:
                 break
-            labels[start : start + chunk.size] = chunk
-            start += chunk.size
-        if start != n_rows:
-            raise DataError(
-                f"the file changed while it was read: it held {n_rows} rows when counted and another number when labelled"
-            )
-        return labels
+            labels[start:stop] = chunk
+            start = stop
+        else:
+            if start == n_rows:
+                return labels
+        raise DataError(
+            f"the file changed while it was read: it held {n_rows} rows when counted and another number when labelled"
+        )
 
     def _label_chunks(self, tree, n_jobs):
         with self.progress.track("Labelling", self.n_rows) as advance:
