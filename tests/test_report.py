@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from partitive import PPP, PartitionTree
 from partitive.__main__ import main
 from partitive.datasets import load_example
-from partitive.report import profile_values, render_report
+from partitive.report import _cluster_list, profile_values, render_report
 from partitive.pca import plot_axes
 from partitive.report.figures import sample_rows
 
@@ -172,6 +172,26 @@ def test_report_of_a_single_cluster_says_there_is_nothing_to_separate():
     assert model.n_clusters_ == 1
     page = Sections(render_report(model.tree_, X, model.labels_))
     assert "one group" in page.text["summary"] and "most separable" not in page.text["summary"].lower()
+
+
+def test_a_split_merged_back_to_one_cluster_is_not_called_most_separable():
+    # Found by the CSV fuzz test: the accepted split's left side has two leaves, and
+    # the refinement moved every row of one of them into the other cluster.
+    values = [-5145.0] + [0.0] * 18 + [
+        160.0, 38.98853862051533, 201.52243112954807, 231.6396021871301, 254.99466564841305,
+        521.110900008913, 547.8111087941495, 598.5150356731292, 730.0, 730.0, 830.757142396882,
+        832.0337234198596, -397.71025799405004, -507.8757608182233, -511.24110149614523,
+        -545.7573677706907, -587.9003625319083, -598.0, -657.0, -936.0,
+    ]
+    X = np.array(values)[:, None]
+    tree = PPP().fit(X).tree_
+    node = tree.nodes[tree.most_separable]
+    cluster_of_leaf = {leaf for c in tree.clusters for leaf in c.leaves}
+    assert any(not any(leaf.id in cluster_of_leaf for leaf in tree.leaves(side)) for side in node.children)
+    assert tree.n_clusters == 1
+    summary = Sections(render_report(tree, X)).text["summary"]
+    assert "one group" in summary and "most separable" not in summary.lower()
+    assert _cluster_list([]).startswith("no cluster of their own")
 
 
 def chromium_binary():

@@ -204,13 +204,17 @@ def _clusters_below(tree, node_id: int) -> list[int]:
 
 
 def _cluster_list(labels: list[int]) -> str:
+    if not labels:
+        # The refinement can move every row of a side's leaves into other clusters.
+        return "no cluster of their own (the refinement moved them into other clusters)"
     if len(labels) == 1:
         return f"cluster {labels[0]}"
     return "clusters " + ", ".join(map(str, labels[:-1])) + f" and {labels[-1]}"
 
 
 def _most_separable(tree) -> str:
-    if tree.most_separable is None:
+    # One cluster left: growth's splits were all merged back, none separates anything.
+    if tree.most_separable is None or tree.n_clusters == 1:
         return ""
     node = tree.nodes[tree.most_separable]
     sides = [tree.nodes[c] for c in node.children]
