@@ -6,8 +6,10 @@ that is one cluster is merged, most unimodal first, and Lloyd refines the partit
 again, until every neighbouring pair is distinct.  Two clusters that are each one
 Gaussian with a union that is not stay apart, as do two with empty space between
 them; in few features, flat pieces joined by rows as dense as they are (strokes of one
-shape) are merged.  Evidence: docs/design/pipeline.md and
-docs/design/flat-strokes.md.
+shape) are merged, and so are parts of a group isolated from the rest, unless they are
+two Gaussians with a valley between them (:mod:`partitive.density`).  Evidence:
+docs/design/pipeline.md, docs/design/flat-strokes.md and
+docs/design/isolated-groups.md.
 """
 
 from __future__ import annotations
@@ -15,33 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of
-from .prepare import weighted_quantile
+from .density import Density
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
 
 
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
-#: The merge step's density (docs/method.md, "Shapes made of flat strokes"): a row's
-#: core distance holds at least this weight (and min_cluster_size), ...
-DENSITY_WEIGHT = 15
-#: ... found among this many neighbours, which are also the edges of its graph.
-DENSITY_NEIGHBOURS = 30
-#: Two flat pieces are one shape when most of each lies in one component of their
-#: union's rows joined at this fraction of the pieces' own density, or denser.
-JOIN_DENSITY = 0.5
-#: Density is read only where a row's neighbourhood is small beside its cluster: the
-#: median core distance at most this share of the cluster's RMS radius, and the cluster
-#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight.  The tree cuts a thin shape
-#: (a ring, a stroke) into pieces of a few neighbourhoods each, so a stricter bound
-#: would leave its pieces unread; in d dimensions the radius check asks for about
-#: (1 / LOCAL_DENSITY)^d neighbourhoods ...
-LOCAL_DENSITY = 0.5
-#: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
-#: (it slows steeply with the number of features).
-DENSITY_MAX_FEATURES = 4
-
-
 def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
     """Merge neighbouring clusters that are one cluster; the clusters, their centres,
     leaves and merges, and each row's piece with each piece's cluster.
@@ -52,7 +34,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     Gaussian.  Two one-piece clusters merged by the pair tests become one piece.
     """
     merges = []
-    density = _Density(X, w, min_cluster_size)
+    density = Density(X, w, min_cluster_size)
     pieces = [c[None] for c in centers]
     # A pair's judgement is a function of its rows and direction alone: pairs that no
     # merge or Lloyd step touched are not judged again in the next round.
@@ -79,6 +61,12 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
                 candidates.append(((not small, -p_value, i, j), i, j, p_value, dbic, test))
         if not candidates:
             break
+        # Parts of an isolated group are joined last, once the pair tests have made
+        # whole what they can: a piece cut from a blob is not one Gaussian, so the
+        # veto that keeps two Gaussians with a valley between them apart would not
+        # hold for it.
+        if any(c[5] != "isolated" for c in candidates):
+            candidates = [c for c in candidates if c[5] != "isolated"]
         candidates.sort(key=lambda c: c[0])
         used = set()
         for _, i, j, p_value, dbic, test in candidates:
@@ -89,7 +77,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
             labels[labels == j] = i
             groups[i] = tuple(sorted(groups[i] + groups[j]))
             groups[j] = ()
-            if test == "density" or len(pieces[i]) > 1 or len(pieces[j]) > 1:
+            if test in ("density", "isolated") or len(pieces[i]) > 1 or len(pieces[j]) > 1:
                 pieces[i] = np.vstack([pieces[i], pieces[j]])
             else:
                 pieces[i] = None
@@ -150,6 +138,17 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample)
     ):
         distinct, test = False, "density"
+    # Touching parts of a group far from all other rows, beside how its own parts
+    # hold together, are one cluster (lumps of one cloud, arcs of one ring), unless
+    # empty space separates them or they are two Gaussians with a valley between them.
+    elif distinct and not small and density.isolated_together(cluster_i, cluster_j):
+        level = density.join_level(cluster_i, cluster_j)
+        if np.isfinite(level) and not (
+            rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
+            or all(gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample))
+            and density.valley(cluster_i, cluster_j, level)
+        ):
+            distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
 
 
@@ -197,110 +196,6 @@ def _compact(piece_of, owner, w):
     remap = np.full(owner.size, -1)
     remap[alive] = np.arange(alive.size)
     return remap[piece_of], owner[alive]
-
-
-class _Density:
-    """Density read from each row's neighbours, for telling pieces of one shape.
-
-    A row's *core distance* is the radius that holds at least ``min_cluster_size``
-    and DENSITY_WEIGHT of weight around it (the row included; at most
-    DENSITY_NEIGHBOURS other rows are looked at); density falls as its ``dim``-th
-    power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
-    likelihood estimate from the same neighbours, in MacKay and Ghahramani's pooled
-    form), not the number of features (tens of features often span a few).  Weights
-    are read in the units of ``min_cluster_size``: rows each heavier than it have no
-    neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
-    """
-
-    def __init__(self, X, w, min_cluster_size):
-        self.X, self.w = X, w
-        # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
-        # few representatives' weight reads the density of thin chains too noisily).
-        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
-        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
-        if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
-            self.k = 0
-        self.core = None
-
-    def _search(self):
-        """The k-NN search, made once, when a first pair needs it."""
-        from scipy.spatial import cKDTree
-        from scipy.special import polygamma
-
-        X, w = self.X, self.w
-        dist, idx = cKDTree(X).query(X, self.k + 1)
-        reached = np.cumsum(w[idx], axis=1) >= self.min_weight
-        at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
-        self.core = dist[np.arange(X.shape[0]), at]
-        # The log of a k-NN density estimate from n neighbours scatters by
-        # sqrt(trigamma(n)) (about 1 / sqrt(n)).
-        self.scatter = float(np.sqrt(polygamma(1, max(1.0, float(np.median(at))))))
-        self.dist, self.idx = dist[:, 1:], idx[:, 1:]
-        # Distinct rows can still be at distance 0 to the k-d tree (closer than about
-        # 1e-154 of the data's scale); such rows say nothing of the dimension.
-        apart = self.dist[:, 0] > 0
-        mean_log = np.log(self.dist[apart, -1:] / self.dist[apart, :-1]).mean(axis=1)
-        informative = mean_log[np.isfinite(mean_log) & (mean_log > 0)]
-        self.dim = float(X.shape[1])
-        if informative.size:
-            self.dim = float(np.clip(1.0 / informative.mean(), 1.0, X.shape[1]))
-
-    def one_shape(self, a, b) -> bool:
-        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
-        half of each lies in one component of their union's rows joined at half the
-        pieces' median density or denser."""
-        if self.k < 2:
-            return False
-        if self.core is None:
-            self._search()
-        typical_a, typical_b = self._flat(a), self._flat(b)
-        if typical_a is None or typical_b is None:
-            return False
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
-        rows = np.flatnonzero(a | b)
-        local = np.full(a.size, -1)
-        local[rows] = np.arange(rows.size)
-        # HDBSCAN's mutual reachability: an edge is as long as the larger of its length
-        # and its two ends' core distances, so a path through sparse rows is long.
-        src = np.repeat(rows, self.k)
-        dst = self.idx[rows].ravel()
-        reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
-        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
-        # On a lattice edges as long as the level abound: rounding must not decide them.
-        keep = (local[dst] >= 0) & (reach <= level * (1 + 1e-9))
-        graph = coo_matrix(
-            (np.ones(keep.sum()), (local[src[keep]], local[dst[keep]])), shape=(rows.size,) * 2
-        )
-        _, component = connected_components(graph, directed=False)
-        in_a, w = a[rows], self.w[rows]
-        share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
-        share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
-        return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
-
-    def _flat(self, members):
-        """The cluster's median core distance if it is flat, else None.
-
-        Flat: its densest tenth of rows is not much denser than its median row, less
-        than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
-        as a k-NN estimate sees them; and its neighbourhoods are small beside it.  A
-        Gaussian's densest tenth is exp((chi2_d(0.5) - chi2_d(0.1)) / 2) times denser
-        than its median row (1.8x in 2-D); a cluster in noise, far more.
-        """
-        from scipy.stats import chi2, norm
-
-        rows = np.flatnonzero(members)
-        X, w, core = self.X[rows], self.w[rows], self.core[rows]
-        typical = weighted_quantile(core, w, 0.5)
-        dense = weighted_quantile(core, w, 0.1)
-        radius = np.sqrt(w @ ((X - w @ X / w.sum()) ** 2).sum(axis=1) / w.sum())
-        if not (0 < dense and typical <= LOCAL_DENSITY * radius
-                and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
-            return None
-        flat = np.exp(norm.ppf(0.9) * self.scatter)
-        gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
-        return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
 
 
 def _neighbour_pairs(all_pieces, owner):

@@ -169,8 +169,9 @@ class Merge:
     test's on the line through the two centres; ``dbic``: one Gaussian against two,
     positive when two describe them better); ``"density"``, two flat pieces of one
     shape joined by rows as dense as they are, although the pair's tests keep them
-    apart (``p_value`` and ``dbic`` as for ``"pair"``: the evidence overruled); or
-    ``"mixture"``, the whole mixture's BIC with the two components as one (``dbic``:
+    apart (``p_value`` and ``dbic`` as for ``"pair"``: the evidence overruled);
+    ``"isolated"``, two touching parts of a group far from all other rows (as for
+    ``"density"``); or ``"mixture"``, the whole mixture's BIC with the two components as one (``dbic``:
     that BIC change, negative; no p-value).
     """
 
@@ -404,7 +405,7 @@ class PartitionTree:
         cluster_of_leaf = {leaf: c.label for c in self.clusters for leaf in c.leaves}
         counts = [
             (sum(m.test == test for m in self.merges), what)
-            for test, what in (("density", "density"), ("mixture", "the mixture's BIC"))
+            for test, what in (("density", "density"), ("isolated", "isolation"), ("mixture", "the mixture's BIC"))
         ]
         notes = ", ".join(f"{n} by {what}" for n, what in counts if n)
         by_test = f" ({notes})" if notes else ""

@@ -1,0 +1,199 @@
+"""Density read from each row's neighbours, for the merge step's joins.
+
+Two joins (docs/method.md, "Shapes made of flat strokes" and "Isolated groups"):
+flat pieces of one shape that rows as dense as they are join (:meth:`Density.one_shape`),
+and parts of a group isolated from the rest (:mod:`partitive.isolation`) unless they
+are two Gaussians with a valley between them (:meth:`Density.valley`).  Rows are
+joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
+k-d tree), in up to DENSITY_MAX_FEATURES features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .isolation import isolated_groups
+from .prepare import weighted_quantile
+
+
+#: The merge step's density (docs/method.md, "Shapes made of flat strokes"): a row's
+#: core distance holds at least this weight (and min_cluster_size), ...
+DENSITY_WEIGHT = 15
+#: ... found among this many neighbours, which are also the edges of its graph.
+DENSITY_NEIGHBOURS = 30
+#: Two flat pieces are one shape when most of each lies in one component of their
+#: union's rows joined at this fraction of the pieces' own density, or denser.
+JOIN_DENSITY = 0.5
+#: Density is read only where a row's neighbourhood is small beside its cluster: the
+#: median core distance at most this share of the cluster's RMS radius, and the cluster
+#: at least 1 / LOCAL_DENSITY^2 neighbourhoods' weight.  The tree cuts a thin shape
+#: (a ring, a stroke) into pieces of a few neighbourhoods each, so a stricter bound
+#: would leave its pieces unread; in d dimensions the radius check asks for about
+#: (1 / LOCAL_DENSITY)^d neighbourhoods ...
+LOCAL_DENSITY = 0.5
+#: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
+#: (it slows steeply with the number of features).
+DENSITY_MAX_FEATURES = 4
+#: Two Gaussians in an isolated group stay apart where they join only at less than this
+#: share of the density of the sparser one's densest tenth: a valley.
+VALLEY = 0.3
+
+
+class Density:
+    """Density read from each row's neighbours: pieces of one shape, isolated groups
+    and valleys.
+
+    A row's *core distance* is the radius that holds at least ``min_cluster_size``
+    and DENSITY_WEIGHT of weight around it (the row included; at most
+    DENSITY_NEIGHBOURS other rows are looked at); density falls as its ``dim``-th
+    power, ``dim`` being the data's intrinsic dimension (Levina and Bickel's maximum
+    likelihood estimate from the same neighbours, in MacKay and Ghahramani's pooled
+    form), not the number of features (tens of features often span a few).  Weights
+    are read in the units of ``min_cluster_size``: rows each heavier than it have no
+    neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
+    """
+
+    def __init__(self, X, w, min_cluster_size):
+        self.X, self.w = X, w
+        # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
+        # few representatives' weight reads the density of thin chains too noisily).
+        self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
+        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
+        if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
+            self.k = 0
+        self.core = None
+        self.groups = None
+
+    def _search(self):
+        """The k-NN search, made once, when a first pair needs it."""
+        from scipy.spatial import cKDTree
+        from scipy.special import polygamma
+
+        X, w = self.X, self.w
+        dist, idx = cKDTree(X).query(X, self.k + 1)
+        reached = np.cumsum(w[idx], axis=1) >= self.min_weight
+        at = np.where(reached.any(axis=1), reached.argmax(axis=1), self.k)
+        self.core = dist[np.arange(X.shape[0]), at]
+        # The log of a k-NN density estimate from n neighbours scatters by
+        # sqrt(trigamma(n)) (about 1 / sqrt(n)).
+        self.scatter = float(np.sqrt(polygamma(1, max(1.0, float(np.median(at))))))
+        self.dist, self.idx = dist[:, 1:], idx[:, 1:]
+        # Distinct rows can still be at distance 0 to the k-d tree (closer than about
+        # 1e-154 of the data's scale); such rows say nothing of the dimension.
+        apart = self.dist[:, 0] > 0
+        mean_log = np.log(self.dist[apart, -1:] / self.dist[apart, :-1]).mean(axis=1)
+        informative = mean_log[np.isfinite(mean_log) & (mean_log > 0)]
+        self.dim = float(X.shape[1])
+        if informative.size:
+            self.dim = float(np.clip(1.0 / informative.mean(), 1.0, X.shape[1]))
+
+    def one_shape(self, a, b) -> bool:
+        """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
+        half of each lies in one component of their union's rows joined at half the
+        pieces' median density or denser."""
+        if self.k < 2:
+            return False
+        if self.core is None:
+            self._search()
+        typical_a, typical_b = self._flat(a), self._flat(b)
+        if typical_a is None or typical_b is None:
+            return False
+        level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
+        # On a lattice edges as long as the level abound: rounding must not decide them.
+        return self._joined(*self._union_edges(a, b), a, b, level * (1 + 1e-9))
+
+    def valley(self, a, b, level) -> bool:
+        """Whether ``a`` and ``b`` (row masks), joined at ``level``
+        (:meth:`join_level`), join at less than VALLEY of the density of the sparser
+        one's densest tenth."""
+        dense = max(weighted_quantile(self.core[m], self.w[m], 0.1) for m in (a, b))
+        return level > 0 and (dense / level) ** self.dim < VALLEY
+
+    def join_level(self, a, b) -> float:
+        """The shortest edge length at which more than half of each of ``a`` and ``b``
+        (row masks) lies in one component of their union's rows (inf if none):
+        Kruskal's walk over the union's minimum spanning tree."""
+        from .isolation import root, spanning_forest
+
+        rows, src, dst, reach = self._union_edges(a, b)
+        first, second, level = spanning_forest(src, dst, reach, rows.size)
+        w, in_a = self.w[rows], a[rows]
+        held_a, held_b = np.where(in_a, w, 0.0), np.where(in_a, 0.0, w)
+        half_a, half_b = held_a.sum() / 2, held_b.sum() / 2
+        parent = np.arange(rows.size)
+        for u, v, at in zip(first.tolist(), second.tolist(), level.tolist()):
+            ru, rv = root(parent, u), root(parent, v)
+            parent[rv] = ru
+            held_a[ru] += held_a[rv]
+            held_b[ru] += held_b[rv]
+            if held_a[ru] > half_a and held_b[ru] > half_b:
+                return at
+        return np.inf
+
+    def _union_edges(self, a, b):
+        """The union's rows, and its edges (local ends) with their lengths: HDBSCAN's
+        mutual reachability, an edge as long as the larger of its length and its two
+        ends' core distances, so a path through sparse rows is long."""
+        rows = np.flatnonzero(a | b)
+        local = np.full(a.size, -1)
+        local[rows] = np.arange(rows.size)
+        src = np.repeat(rows, self.k)
+        dst = self.idx[rows].ravel()
+        reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
+        keep = local[dst] >= 0
+        return rows, local[src[keep]], local[dst[keep]], reach[keep]
+
+    def _joined(self, rows, src, dst, reach, a, b, level) -> bool:
+        """Whether more than half of each of ``a`` and ``b`` lies in one component of
+        their union's rows joined by edges no longer than ``level``."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        keep = reach <= level
+        graph = coo_matrix((np.ones(keep.sum()), (src[keep], dst[keep])), shape=(rows.size,) * 2)
+        _, component = connected_components(graph, directed=False)
+        in_a, w = a[rows], self.w[rows]
+        share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
+        share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
+        return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
+
+    def isolated_together(self, a, b) -> bool:
+        """Whether most of ``a`` and most of ``b`` (row masks) lie in one isolated
+        group (:func:`partitive.isolation.isolated_groups`; a group counts as one from
+        min_weight, a neighbourhood's weight)."""
+        if self.k < 2:
+            return False
+        if self.core is None:
+            self._search()
+        if self.groups is None:
+            self.groups = isolated_groups(
+                self.X, self.w, self.dist, self.idx, self.core, self.dim, self.min_weight
+            )
+        wa, wb = self.w[a], self.w[b]
+        for members in self.groups:
+            if wa @ members[a] > wa.sum() / 2 and wb @ members[b] > wb.sum() / 2:
+                return True
+        return False
+
+    def _flat(self, members):
+        """The cluster's median core distance if it is flat, else None.
+
+        Flat: its densest tenth of rows is not much denser than its median row, less
+        than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
+        as a k-NN estimate sees them; and its neighbourhoods are small beside it.  A
+        Gaussian's densest tenth is exp((chi2_d(0.5) - chi2_d(0.1)) / 2) times denser
+        than its median row (1.8x in 2-D); a cluster in noise, far more.
+        """
+        from scipy.stats import chi2, norm
+
+        rows = np.flatnonzero(members)
+        X, w, core = self.X[rows], self.w[rows], self.core[rows]
+        typical = weighted_quantile(core, w, 0.5)
+        dense = weighted_quantile(core, w, 0.1)
+        radius = np.sqrt(w @ ((X - w @ X / w.sum()) ** 2).sum(axis=1) / w.sum())
+        if not (0 < dense and typical <= LOCAL_DENSITY * radius
+                and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
+            return None
+        flat = np.exp(norm.ppf(0.9) * self.scatter)
+        gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
+        return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None

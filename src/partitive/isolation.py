@@ -1,0 +1,171 @@
+"""Isolated groups: a group of rows far from all others, beside how its own parts hold
+together, is one cluster whatever valleys lie inside it.
+
+A person looking at a few lumpy clouds far apart names one cluster per cloud: the
+empty space around each dwarfs the sparse seams between its lumps, which the dip test
+and two Gaussians would each take for a boundary.  Here that judgement is made on the
+rows' single-linkage hierarchy over HDBSCAN's mutual-reachability distances (Campello,
+Moulavi and Sander 2013): a group is *isolated* when it is complete (holds COMPLETE of
+its weight) at a level ISOLATION times denser than the level at which it next meets
+another group of ``heavy`` weight.  The merge step (:mod:`partitive.merge`) joins two
+clusters that lie mostly in one isolated group, unless they are two Gaussians with a
+valley between them.  scipy gives the minimum spanning tree; the hierarchy's walk,
+which keeps each group's weight history, is written here (scipy's ``linkage`` takes no
+weights and no precomputed sparse graph).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A group is isolated when the level at which it meets another group is this many
+#: times sparser, in density, than the level at which it became complete.  One blob
+#: in a family of touching ones meets its neighbours at a level at most a few times
+#: sparser than its own edge; clouds, rings or letters far apart, hundreds of times.
+ISOLATION = 30.0
+#: A group is complete once it holds this share of the weight it has when it meets
+#: another: its last rows, the sparsest, join late whatever lies around it.
+COMPLETE = 0.95
+#: The whole data set is isolated from nothing: a group must hold less than this
+#: share of the weight.
+ISOLATED_SHARE = 0.999
+
+
+def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
+    """The isolated groups, as row masks.
+
+    ``dist`` and ``idx``: each row's nearest other rows and their distances; ``core``:
+    its core distance; ``dim``: the dimension in which density falls with distance;
+    ``heavy``: the weight a group needs to count as one (lighter groups joining a
+    group are its own sparse rows, not a neighbour).
+
+    Kruskal's walk over the minimum spanning tree, shortest edge first.  Each group
+    keeps the levels at which its weight grew since it last met a heavy group (or
+    first became heavy); when it meets a heavy group at a level ``ISOLATION ** (1 /
+    dim)`` times the one at which it became complete, it was isolated until then.
+    A blob's dense core becomes heavy early and then gathers its tails until it meets
+    its neighbour: completion, not that first level, is what is compared.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    src, dst, level = spanning_tree(X, dist, idx, core)
+    n, total = w.size, float(w.sum())
+    parent = np.arange(n)
+    weight = w.astype(float).copy()
+    history = [[] for _ in range(n)]  # (level, weight) after each merge since the last heavy one
+    ratio = ISOLATION ** (1.0 / dim)
+    deaths = []  # (the edge at which an isolated group meets another, one of its rows)
+    for e, (u, v, at) in enumerate(zip(src.tolist(), dst.tolist(), level.tolist())):
+        ru, rv = root(parent, u), root(parent, v)
+        # The heavier group is the root, ties to the lower row: one order for one input.
+        if weight[ru] < weight[rv] or (weight[ru] == weight[rv] and rv < ru):
+            ru, rv = rv, ru
+        met = weight[rv] >= heavy
+        if met:
+            for r in (ru, rv):
+                if weight[r] < ISOLATED_SHARE * total and at >= ratio * _completed(history[r], weight[r]):
+                    deaths.append((e, r))
+        parent[rv] = ru
+        weight[ru] += weight[rv]
+        history[ru] = [(at, weight[ru])] if met else history[ru] + [(at, weight[ru])]
+        history[rv] = None
+    groups = []
+    for e, r in deaths:
+        _, component = connected_components(_graph(src[:e], dst[:e], np.ones(e), n), directed=False)
+        groups.append(component == component[r])
+    return groups
+
+
+def root(parent, x) -> int:
+    """The root of ``x`` in the union-find forest ``parent`` (paths halved on the way)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _completed(history, final) -> float:
+    """The first level at which a group held COMPLETE of ``final``, its weight; inf
+    for a group that did so before any merge (one row: no parts to join)."""
+    for at, held in history:
+        if held >= COMPLETE * final:
+            return at
+    return np.inf
+
+
+def spanning_tree(X, dist, idx, core):
+    """The minimum spanning tree of the rows' mutual-reachability distances (an edge
+    as long as the larger of its length and its ends' core distances) over each row's
+    nearest rows ``idx``, the groups this leaves apart joined by their nearest rows:
+    edges ``(ends, ends, lengths)``, shortest first."""
+    from scipy.sparse.csgraph import connected_components
+
+    n, k = idx.shape
+    src = np.repeat(np.arange(n), k)
+    dst = idx.ravel()
+    reach = np.maximum(dist.ravel(), np.maximum(core[src], core[dst]))
+    n_parts, part = connected_components(_graph(src, dst, np.ones(src.size), n), directed=False)
+    if n_parts > 1:
+        gap_src, gap_dst = _bridges(X, part, n_parts)
+        src, dst = np.r_[src, gap_src], np.r_[dst, gap_dst]
+        gap = np.sqrt(((X[gap_src] - X[gap_dst]) ** 2).sum(axis=1))
+        reach = np.r_[reach, np.maximum(gap, np.maximum(core[gap_src], core[gap_dst]))]
+    return spanning_forest(src, dst, reach, n)
+
+
+def spanning_forest(src, dst, length, n):
+    """The minimum spanning forest of the graph of ``n`` nodes with edges ``src`` -
+    ``dst`` of ``length``: its edges, shortest first (ties in a fixed order)."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    # scipy reads a zero as no edge: rows heavier than a neighbourhood side by side
+    # are at reach 0, so every length is offset by the smallest normal float.
+    tiny = np.finfo(float).tiny
+    tree = minimum_spanning_tree(_graph(src, dst, length + tiny, n)).tocoo()
+    order = np.lexsort((tree.col, tree.row, tree.data))
+    return tree.row[order], tree.col[order], np.maximum(tree.data[order] - tiny, 0.0)
+
+
+def _bridges(X, part, n_parts):
+    """Edges that join the groups ``part`` into one (Boruvka's rounds: each group to
+    its nearest row in another group, until one group is left)."""
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    bridge_src, bridge_dst = [], []
+    while n_parts > 1:
+        members = [np.flatnonzero(part == p) for p in range(n_parts)]
+        trees = [cKDTree(X[m]) for m in members]
+        low, high = np.array([X[m].min(axis=0) for m in members]), np.array([X[m].max(axis=0) for m in members])
+        for p, rows in enumerate(members):
+            # Other groups, nearest box first; a group whose box is farther than the
+            # nearest row found so far cannot hold a nearer one.
+            box_gap = np.sqrt((np.maximum(0.0, np.maximum(low - high[p], low[p] - high)) ** 2).sum(axis=1))
+            box_gap[p] = np.inf
+            best = (np.inf, -1, -1)
+            for q in np.argsort(box_gap, kind="stable"):
+                if box_gap[q] > best[0]:
+                    break
+                gap, nearest = trees[q].query(X[rows])
+                i = int(np.argmin(gap))
+                if gap[i] < best[0]:
+                    best = (gap[i], rows[i], members[q][nearest[i]])
+            bridge_src.append(best[1])
+            bridge_dst.append(best[2])
+        # Each round joins every group to at least one other.
+        bridges = _graph(np.asarray(bridge_src), np.asarray(bridge_dst), np.ones(len(bridge_src)), part.size)
+        n_parts, part = connected_components(bridges + _same_part(part), directed=False)
+    return np.array(bridge_src, dtype=np.intp), np.array(bridge_dst, dtype=np.intp)
+
+
+def _same_part(part):
+    """A graph that links every row to the first row of its group."""
+    first = np.full(part.max() + 1, part.size)
+    np.minimum.at(first, part, np.arange(part.size))
+    return _graph(np.arange(part.size), first[part], np.ones(part.size), part.size)
+
+
+def _graph(src, dst, values, n):
+    from scipy.sparse import coo_matrix
+
+    return coo_matrix((values, (src, dst)), shape=(n, n)).tocsr()

@@ -1,0 +1,117 @@
+"""Isolated groups: parts of a group far from all other rows are one cluster."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from partitive import PPP
+from partitive.density import Density
+
+
+def lumpy_cloud(rng, n, centre):
+    """A random walk of n steps with jitter: uneven, lumpy, not Gaussian."""
+    walk = np.cumsum(rng.standard_normal((n, 2)), axis=0) / np.sqrt(n)
+    cloud = walk + 0.03 * rng.standard_normal((n, 2))
+    return cloud - cloud.mean(axis=0) + centre
+
+
+def thin_ring(rng, n, centre, radius, width):
+    angle = rng.uniform(0, 2 * np.pi, n)
+    r = radius * (1 + width * rng.standard_normal(n))
+    return centre + np.c_[r * np.cos(angle), r * np.sin(angle)]
+
+
+def clouds(seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(800, 1500, size=4)
+    centres = [(0, 0), (7, 0), (0, 7), (7, 7)]
+    X = np.vstack([lumpy_cloud(rng, n, c) for n, c in zip(sizes, centres)])
+    return X, np.repeat(np.arange(4), sizes)
+
+
+def rings(seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(400, 900, size=3)
+    X = np.vstack([
+        thin_ring(rng, n, c, radius, 0.03)
+        for n, c, radius in zip(sizes, [(0, 0), (6, 0), (3, 5)], [1.0, 1.5, 1.2])
+    ])
+    return X, np.repeat(np.arange(3), sizes)
+
+
+def assert_same_partition(labels, truth):
+    assert adjusted_rand_score(truth, labels) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lumpy_clouds_far_apart_are_one_cluster_each(seed):
+    # The dip and two Gaussians each find the seams between a cloud's lumps; the
+    # empty space around every cloud dwarfs them.
+    X, truth = clouds(seed)
+    model = PPP().fit(X)
+    assert_same_partition(model.labels_, truth)
+    assert any(m.test == "isolated" for m in model.tree_.merges)
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    np.testing.assert_array_equal(PPP().fit(X[order]).labels_, model.labels_[order])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_thin_rings_far_apart_are_one_cluster_each(seed):
+    # Two Gaussians fit any two neighbouring arcs of a thin ring far better than one
+    # (it curves), and arcs of a few dozen rows pass as Gaussian: only the ring's
+    # isolation joins them.
+    X, truth = rings(seed)
+    assert_same_partition(PPP().fit(X).labels_, truth)
+
+
+def test_touching_gaussians_in_an_isolated_group_stay_apart():
+    # Two Gaussians 5 sd apart, far from a third: the pair is an isolated group, yet
+    # each is one Gaussian with a valley of density between them.
+    rng = np.random.default_rng(0)
+    X = np.vstack([
+        rng.normal(size=(400, 2)),
+        rng.normal(size=(400, 2)) + [5.0, 0.0],
+        rng.normal(size=(400, 2)) + [2.5, 30.0],
+    ])
+    truth = np.repeat(np.arange(3), 400)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 3
+    assert adjusted_rand_score(truth, model.labels_) > 0.97  # the pair's tails overlap
+
+
+def groups_of(X):
+    density = Density(X, np.ones(X.shape[0]), min_cluster_size=5)
+    a = np.zeros(X.shape[0], dtype=bool)
+    a[:1] = True
+    density.isolated_together(a, a)  # builds the groups
+    return density.groups
+
+
+def test_far_clouds_are_isolated_groups():
+    X, truth = clouds(0)
+    groups = groups_of(X)
+    for cloud in range(4):
+        assert any(np.array_equal(g, truth == cloud) for g in groups)
+
+
+def test_one_blob_and_touching_blobs_are_no_isolated_groups():
+    # The whole data set is isolated from nothing; blobs that touch meet their
+    # neighbours a few times sparser than their own edge, not far sparser.
+    rng = np.random.default_rng(1)
+    assert groups_of(rng.normal(size=(2000, 2))) == []
+    centres = np.array([[0, 0], [3, 0], [0, 3], [3, 3]])
+    touching = np.vstack([rng.normal(size=(500, 2)) + c for c in centres])
+    assert groups_of(touching) == []
+
+
+def test_isolated_groups_need_not_be_joined_by_nearest_neighbours():
+    # Clumps in pairs: each clump's nearest rows are its own, each pair's nearest
+    # clump is its partner; the spanning tree still joins the pairs, and each pair
+    # is an isolated group of two clumps.
+    rng = np.random.default_rng(2)
+    centres = np.array([[0, 0], [1.5, 0], [40, 0], [41.5, 0]])
+    X = np.vstack([rng.normal(size=(200, 2)) * 0.1 + c for c in centres])
+    groups = groups_of(X)
+    first_pair = np.repeat([True, True, False, False], 200)
+    assert any(np.array_equal(g, first_pair) for g in groups)
+    assert any(np.array_equal(g, ~first_pair) for g in groups)
