@@ -55,7 +55,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     merges = []
     if merge and not grouped:
-        mixture, merged = merge_components(X, w, mixture, spread, sample_size)
+        mixture, merged = merge_components(X, w, mixture, spread, sample_size, _deep_dip(X, w, spread, rule))
         groups = list(groups)
         for i, j, dbic in merged:
             merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
@@ -63,6 +63,20 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         if merged:
             mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     return mixture, labels, posterior, groups, merges
+
+
+def _deep_dip(X, w, spread, rule):
+    """Whether two components' most probable rows (masks ``a``, ``b``) have a dip on
+    the line through their means deeper than any cut through one blob makes."""
+
+    def deep(a, b, direction):
+        pair = a | b
+        norm = np.linalg.norm(direction)
+        if norm == 0 or not a.any() or not b.any():
+            return False
+        return rule.deep_dip(X[pair], w[pair], direction / norm, None if spread is None else spread[pair])
+
+    return deep
 
 
 def _alive(X, w, mixture, groups):

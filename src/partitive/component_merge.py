@@ -24,7 +24,7 @@ MERGE_OVERLAP = 1e-3
 MERGE_ROW_FLOOR = 1e-6
 
 
-def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixture, list]:
+def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -> tuple[Mixture, list]:
     """Merge pairs of components while the whole mixture's BIC says they are one.
 
     The tree's merge step asks of a pair whether its union is one cluster, from that
@@ -46,6 +46,10 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
     responsibilities; until no pair lowers the BIC.  A component with no posterior
     weight at all stops the merging (EM cannot refit it); the caller drops such
     components first.
+
+    ``apart(rows_i, rows_j, direction)``, when given, says of a pair (the rows most
+    probable for each, the line from i's mean to j's) that it is two clusters
+    whatever the BIC says; such a pair is not scored.
 
     Returns the mixture (``mixture`` itself when nothing is merged) and the merges as
     if made one at a time: ``(i, j, dbic)`` with ``i < j`` indices into the components
@@ -71,7 +75,10 @@ def merge_components(X, w, mixture, spread=None, sample_size=None) -> tuple[Mixt
         np.fill_diagonal(touching, False)
         saved = _component_parameters(mixture.covariance_type, X.shape[1]) * np.log(n_obs)
         scored = []
+        label = np.argmax(log_joint, axis=1)
         for i, j in zip(*np.nonzero(np.triu(touching))):
+            if apart is not None and apart(label == i, label == j, mixture.means[j] - mixture.means[i]):
+                continue
             pair = resp[:, i] + resp[:, j]
             rows = np.flatnonzero(pair > MERGE_ROW_FLOOR)
             weight, merged = _merged_component(mixture, i, j)

@@ -40,6 +40,11 @@ EMPTY_GAP = 3.0
 EMPTY_GAP_ROWS = 60
 #: A normal deviation is this many median absolute deviations.
 MAD_TO_SD = 1.4826
+#: A cut through one blob, fitted to its points, deepens the dip along it, but the dip
+#: of a Gaussian or a uniform cube cut by 2-means seldom falls below 0.01 in 2-D (a
+#: thousandth in 32 dimensions): a dip p-value below this, times min(1, (2/d)^2) as
+#: the dip level, is two clusters whatever the Gaussians' BIC says.
+LLOYD_DIP = 1e-4
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,17 @@ class Rule:
             and (not evidence.diagonal or (diagonal_ok and not_one_gaussian(X, w, self.reduced, rows)))
         )
         return distinct, evidence, p_value
+
+    def beyond_lloyd(self, p_value, X) -> bool:
+        """Whether a dip ``p_value`` of the points ``X`` is deeper than any 2-means cut
+        through one blob makes (LLOYD_DIP)."""
+        return p_value < LLOYD_DIP * min(1.0, (2.0 / spanned_dims(X)) ** 2)
+
+    def deep_dip(self, X, w, direction, spread=None) -> bool:
+        """Whether the points' dip along ``direction`` is :meth:`beyond_lloyd`."""
+        _, t, t_spread = self._projected(X, direction, spread)
+        _, p_value = dip_test(t, w, t_spread, sample_size=self._sample_size(X, w), uniform=not self.reduced)
+        return self.beyond_lloyd(p_value, X)
 
     def apart(self, X, w, goes_right, direction, spread=None) -> bool:
         """Whether empty space separates the two sides along ``direction`` (the rule

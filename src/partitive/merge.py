@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, not_one_gaussian, rows_of, spanned_dims, spread_of
+from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of
 from .density import Density
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
@@ -24,11 +24,6 @@ from .tree import Merge
 
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
-#: Lloyd's cut through one blob deepens the dip on the line through the two centres,
-#: but the dip of a Gaussian or a uniform cube cut by 2-means seldom falls below 0.01
-#: (in 2-D; below a thousandth in 32 dimensions): a dip p-value below this (times
-#: min(1, (2/d)^2), as the dip level) is two clusters whatever the Gaussians' BIC says.
-LLOYD_DIP = 1e-4
 def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
     """Merge neighbouring clusters that are one cluster; the clusters, their centres,
     leaves and merges, and each row's piece with each piece's cluster.
@@ -118,11 +113,11 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # blob cut in two.  A pair that one Gaussian describes better than two (dBIC <= 0)
     # is one cluster, where its points are enough to tell (with few points in many
     # dimensions the BIC's parameters outweigh any gain, and well-apart groups would
-    # merge), unless its dip is deeper than any such cut makes (LLOYD_DIP): then the
-    # Gaussians are what misfit (groups in noise, whose tails widen them).
+    # merge), unless its dip is deeper than any such cut makes (judge.LLOYD_DIP): then
+    # the Gaussians are what misfit (groups in noise, whose tails widen them).
     distinct = distinct and (
         dbic > 0 or not rule.trusts_mixture(Xp, wp)
-        or p_value < LLOYD_DIP * min(1.0, (2.0 / spanned_dims(Xp)) ** 2)
+        or rule.beyond_lloyd(p_value, Xp)
     )
     # The guards that keep one skewed cluster whole also merged real clusters that
     # touch through a bridge of points: two that are each one Gaussian, with a union
@@ -150,7 +145,9 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # Touching parts of a group far from all other rows, beside how its own parts
     # hold together, are one cluster (lumps of one cloud, arcs of one ring), unless
     # empty space separates them or they are two Gaussians with a valley between them.
-    elif distinct and not small and density.isolated_together(cluster_i, cluster_j):
+    # Not on representatives: there the one-Gaussian check reads the seed rows, which
+    # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
+    elif distinct and not small and not rule.reduced and density.isolated_together(cluster_i, cluster_j):
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
