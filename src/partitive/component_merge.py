@@ -77,8 +77,6 @@ def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -
         scored = []
         label = np.argmax(log_joint, axis=1)
         for i, j in zip(*np.nonzero(np.triu(touching))):
-            if apart is not None and apart(label == i, label == j, mixture.means[j] - mixture.means[i]):
-                continue
             pair = resp[:, i] + resp[:, j]
             rows = np.flatnonzero(pair > MERGE_ROW_FLOOR)
             weight, merged = _merged_component(mixture, i, j)
@@ -89,7 +87,7 @@ def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -
             log_rest = logsumexp(others, axis=1) if others.shape[1] else -np.inf
             gain = np.logaddexp(log_rest, log_merged + np.log(weight)) - log_norm[rows]
             dbic = -2.0 * float(w[rows] @ gain) * (n_obs / W) - saved
-            if dbic < 0:
+            if dbic < 0 and not (apart is not None and apart(label == i, label == j, mixture.means[j] - mixture.means[i])):
                 scored.append((dbic, int(i), int(j)))
         if not scored:
             break

@@ -40,9 +40,10 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
     group are its own sparse rows, not a neighbour).
 
     Kruskal's walk over the minimum spanning tree, shortest edge first.  Each group
-    keeps the levels at which its weight grew since it last met a heavy group (or
-    first became heavy); when it meets a heavy group at a level ``ISOLATION ** (1 /
-    dim)`` times the one at which it became complete, it was isolated until then.
+    keeps the levels at which its weight grew since it last met a heavy group (since
+    its first row, if it never did); when it meets a heavy group at a level more than
+    ``ISOLATION ** (1 / dim)`` times the one at which it became complete, it was
+    isolated until then.
     A blob's dense core becomes heavy early and then gathers its tails until it meets
     its neighbour: completion, not that first level, is what is compared.
     """
@@ -63,11 +64,14 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
         met = weight[rv] >= heavy
         if met:
             for r in (ru, rv):
-                if weight[r] < ISOLATED_SHARE * total and at >= ratio * _completed(history[r], weight[r]):
+                if weight[r] < ISOLATED_SHARE * total and at > ratio * _completed(history[r], weight[r]):
                     deaths.append((e, r))
         parent[rv] = ru
         weight[ru] += weight[rv]
-        history[ru] = [(at, weight[ru])] if met else history[ru] + [(at, weight[ru])]
+        if met:
+            history[ru] = [(at, weight[ru])]
+        else:
+            history[ru].append((at, weight[ru]))
         history[rv] = None
     groups = []
     for e, r in deaths:
