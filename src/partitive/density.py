@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .isolation import isolated_groups
+from .isolation import isolated_groups, mutual_reach, root, spanning_forest
 from .prepare import weighted_quantile
 
 
@@ -100,7 +100,7 @@ class Density:
             return False
         level = max(typical_a, typical_b) * JOIN_DENSITY ** (-1.0 / self.dim)
         # On a lattice edges as long as the level abound: rounding must not decide them.
-        return self._joined(*self._union_edges(a, b), a, b, level * (1 + 1e-9))
+        return self.join_level(a, b) <= level * (1 + 1e-9)
 
     def valley(self, a, b, level) -> bool:
         """Whether ``a`` and ``b`` (row masks), joined at ``level``
@@ -113,8 +113,6 @@ class Density:
         """The shortest edge length at which more than half of each of ``a`` and ``b``
         (row masks) lies in one component of their union's rows (inf if none):
         Kruskal's walk over the union's minimum spanning tree."""
-        from .isolation import root, spanning_forest
-
         rows, src, dst, reach = self._union_edges(a, b)
         first, second, level = spanning_forest(src, dst, reach, rows.size)
         w, in_a = self.w[rows], a[rows]
@@ -139,23 +137,9 @@ class Density:
         local[rows] = np.arange(rows.size)
         src = np.repeat(rows, self.k)
         dst = self.idx[rows].ravel()
-        reach = np.maximum(self.dist[rows].ravel(), np.maximum(self.core[src], self.core[dst]))
+        reach = mutual_reach(self.dist[rows].ravel(), self.core[src], self.core[dst])
         keep = local[dst] >= 0
         return rows, local[src[keep]], local[dst[keep]], reach[keep]
-
-    def _joined(self, rows, src, dst, reach, a, b, level) -> bool:
-        """Whether more than half of each of ``a`` and ``b`` lies in one component of
-        their union's rows joined by edges no longer than ``level``."""
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
-        keep = reach <= level
-        graph = coo_matrix((np.ones(keep.sum()), (src[keep], dst[keep])), shape=(rows.size,) * 2)
-        _, component = connected_components(graph, directed=False)
-        in_a, w = a[rows], self.w[rows]
-        share_a = np.bincount(component[in_a], weights=w[in_a], minlength=rows.size) / w[in_a].sum()
-        share_b = np.bincount(component[~in_a], weights=w[~in_a], minlength=rows.size) / w[~in_a].sum()
-        return bool(np.max(np.minimum(share_a, share_b)) > 0.5)
 
     def isolated_together(self, a, b) -> bool:
         """Whether most of ``a`` and most of ``b`` (row masks) lie in one isolated

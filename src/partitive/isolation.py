@@ -97,9 +97,14 @@ def _completed(history, final) -> float:
     return np.inf
 
 
+def mutual_reach(length, core_src, core_dst):
+    """HDBSCAN's mutual reachability: an edge as long as the larger of its length and
+    its two ends' core distances, so a path through sparse rows is long."""
+    return np.maximum(length, np.maximum(core_src, core_dst))
+
+
 def spanning_tree(X, dist, idx, core):
-    """The minimum spanning tree of the rows' mutual-reachability distances (an edge
-    as long as the larger of its length and its ends' core distances) over each row's
+    """The minimum spanning tree of the rows' mutual-reachability distances over each row's
     nearest rows ``idx``, the groups this leaves apart joined by their nearest rows:
     edges ``(ends, ends, lengths)``, shortest first."""
     from scipy.sparse.csgraph import connected_components
@@ -107,13 +112,13 @@ def spanning_tree(X, dist, idx, core):
     n, k = idx.shape
     src = np.repeat(np.arange(n), k)
     dst = idx.ravel()
-    reach = np.maximum(dist.ravel(), np.maximum(core[src], core[dst]))
+    reach = mutual_reach(dist.ravel(), core[src], core[dst])
     n_parts, part = connected_components(_graph(src, dst, np.ones(src.size), n), directed=False)
     if n_parts > 1:
         gap_src, gap_dst = _bridges(X, part, n_parts)
         src, dst = np.r_[src, gap_src], np.r_[dst, gap_dst]
         gap = np.sqrt(((X[gap_src] - X[gap_dst]) ** 2).sum(axis=1))
-        reach = np.r_[reach, np.maximum(gap, np.maximum(core[gap_src], core[gap_dst]))]
+        reach = np.r_[reach, mutual_reach(gap, core[gap_src], core[gap_dst])]
     return spanning_forest(src, dst, reach, n)
 
 

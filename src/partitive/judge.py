@@ -86,11 +86,10 @@ class Rule:
         # and the split direction was fitted to them: they, not the rows, are the
         # sample size of the tests.
         W = w.sum()
-        n_eff = self._sample_size(X, w)
         # Rows' own spread is their rounding, uniform over the grid step; a
         # representative's rows are nearer a normal group about its mean.
         uniform = not self.reduced
-        _, p_value = dip_test(t, w, t_spread, sample_size=n_eff, uniform=uniform)
+        p_value = self._dip_p_value(X, w, t, t_spread)
         bimodal = p_value < self.dip_threshold(spanned_dims(X), leniency)
         apart = empty_between(t, w, goes_right, t_spread, spanned_dims(X))
         distinct = bimodal or apart or (
@@ -112,8 +111,13 @@ class Rule:
     def deep_dip(self, X, w, direction, spread=None) -> bool:
         """Whether the points' dip along ``direction`` is :meth:`beyond_lloyd`."""
         _, t, t_spread = self._projected(X, direction, spread)
+        return self.beyond_lloyd(self._dip_p_value(X, w, t, t_spread), X)
+
+    def _dip_p_value(self, X, w, t, t_spread):
+        """The dip test's p-value of the projections ``t`` of the points ``X``, with
+        the tests' sample size and the rows' own spread (see :meth:`evaluate`)."""
         _, p_value = dip_test(t, w, t_spread, sample_size=self._sample_size(X, w), uniform=not self.reduced)
-        return self.beyond_lloyd(p_value, X)
+        return p_value
 
     def apart(self, X, w, goes_right, direction, spread=None) -> bool:
         """Whether empty space separates the two sides along ``direction`` (the rule

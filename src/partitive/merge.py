@@ -151,8 +151,10 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
-            or all(gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample))
-            and density.valley(cluster_i, cluster_j, level)
+            or (
+                all(gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample))
+                and density.valley(cluster_i, cluster_j, level)
+            )
         ):
             distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
