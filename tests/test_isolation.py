@@ -84,7 +84,13 @@ def groups_of(X):
     a = np.zeros(X.shape[0], dtype=bool)
     a[:1] = True
     density.isolated_together(a, a)  # builds the groups
-    return density.groups
+    masks = []
+    for members in density.groups:
+        mask = np.zeros(X.shape[0], dtype=bool)
+        mask[members] = True
+        assert mask.sum() == members.size  # each row once
+        masks.append(mask)
+    return masks
 
 
 def test_far_clouds_are_isolated_groups():

@@ -153,9 +153,10 @@ class Density:
             self.groups = isolated_groups(
                 self.X, self.w, self.dist, self.idx, self.core, self.dim, self.min_weight
             )
-        wa, wb = self.w[a], self.w[b]
+        in_a, in_b = np.where(a, self.w, 0.0), np.where(b, self.w, 0.0)
+        half_a, half_b = in_a.sum() / 2, in_b.sum() / 2
         for members in self.groups:
-            if wa @ members[a] > wa.sum() / 2 and wb @ members[b] > wb.sum() / 2:
+            if in_a[members].sum() > half_a and in_b[members].sum() > half_b:
                 return True
         return False
 

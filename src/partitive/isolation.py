@@ -32,7 +32,7 @@ ISOLATED_SHARE = 0.999
 
 
 def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
-    """The isolated groups, as row masks.
+    """The isolated groups, as arrays of row indices.
 
     ``dist`` and ``idx``: each row's nearest other rows and their distances; ``core``:
     its core distance; ``dim``: the dimension in which density falls with distance;
@@ -46,17 +46,23 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
     isolated until then.
     A blob's dense core becomes heavy early and then gathers its tails until it meets
     its neighbour: completion, not that first level, is what is compared.
-    """
-    from scipy.sparse.csgraph import connected_components
 
+    Each group's rows are kept as a linked list that a union appends to the other's
+    tail, so every group the walk makes is a contiguous run of the final lists' order:
+    the groups are slices of one array of n indices, however many there are (grid
+    data make thousands).
+    """
     src, dst, level = spanning_tree(X, dist, idx, core)
     n, total = w.size, float(w.sum())
     parent = np.arange(n)
     weight = w.astype(float).copy()
     history = [[] for _ in range(n)]  # (level, weight) after each merge since the last heavy one
     ratio = ISOLATION ** (1.0 / dim)
-    deaths = []  # (the edge at which an isolated group meets another, one of its rows)
-    for e, (u, v, at) in enumerate(zip(src.tolist(), dst.tolist(), level.tolist())):
+    following = np.full(n, -1)  # the next row of a group's list
+    tail = np.arange(n)  # the last row of each root's list
+    size = np.ones(n, dtype=np.intp)  # rows in each root's group
+    deaths = []  # (first row, number of rows) of each isolated group, when it meets another
+    for u, v, at in zip(src.tolist(), dst.tolist(), level.tolist()):
         ru, rv = root(parent, u), root(parent, v)
         # The heavier group is the root, ties to the lower row: one order for one input.
         if weight[ru] < weight[rv] or (weight[ru] == weight[rv] and rv < ru):
@@ -65,19 +71,31 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
         if met:
             for r in (ru, rv):
                 if weight[r] < ISOLATED_SHARE * total and at > ratio * _completed(history[r], weight[r]):
-                    deaths.append((e, r))
+                    deaths.append((r, size[r]))
         parent[rv] = ru
         weight[ru] += weight[rv]
+        following[tail[ru]] = rv
+        tail[ru] = tail[rv]
+        size[ru] += size[rv]
         if met:
             history[ru] = [(at, weight[ru])]
         else:
             history[ru].append((at, weight[ru]))
         history[rv] = None
-    groups = []
-    for e, r in deaths:
-        _, component = connected_components(_graph(src[:e], dst[:e], np.ones(e), n), directed=False)
-        groups.append(component == component[r])
-    return groups
+    if not deaths:
+        return []
+    # A group's list starts at the row that was its root then: its first row.
+    order = np.empty(n, dtype=np.intp)
+    position = np.empty(n, dtype=np.intp)
+    at = 0
+    for start in np.flatnonzero(parent == np.arange(n)).tolist():
+        row = start
+        while row >= 0:
+            order[at] = row
+            position[row] = at
+            at += 1
+            row = int(following[row])
+    return [order[position[first] : position[first] + rows] for first, rows in deaths]
 
 
 def root(parent, x) -> int:
