@@ -161,28 +161,40 @@ def _bridges(X, part, n_parts):
 
     bridge_src, bridge_dst = [], []
     while n_parts > 1:
-        members = [np.flatnonzero(part == p) for p in range(n_parts)]
+        # Each group's rows in increasing order, by one stable sort (not a pass over
+        # all rows per group: far groups can number thousands).
+        by_part = np.argsort(part, kind="stable")
+        members = np.split(by_part, np.cumsum(np.bincount(part, minlength=n_parts))[:-1])
         trees = [cKDTree(X[m]) for m in members]
         low, high = np.array([X[m].min(axis=0) for m in members]), np.array([X[m].max(axis=0) for m in members])
         for p, rows in enumerate(members):
-            # Other groups, nearest box first; a group whose box is farther than the
-            # nearest row found so far cannot hold a nearer one.
             box_gap = np.sqrt((np.maximum(0.0, np.maximum(low - high[p], low[p] - high)) ** 2).sum(axis=1))
             box_gap[p] = np.inf
-            best = (np.inf, -1, -1)
-            for q in np.argsort(box_gap, kind="stable"):
+            # The nearest box first; then only boxes no farther than the nearest row
+            # found so far can hold a nearer one, and only nearer rows are sought.
+            first = int(np.argmin(box_gap))
+            best = _nearer(trees[first], X[rows], rows, members[first], (np.inf, -1, -1))
+            near = np.flatnonzero(box_gap <= best[0])
+            for q in near[np.argsort(box_gap[near], kind="stable")].tolist():
                 if box_gap[q] > best[0]:
                     break
-                gap, nearest = trees[q].query(X[rows])
-                i = int(np.argmin(gap))
-                if gap[i] < best[0]:
-                    best = (gap[i], rows[i], members[q][nearest[i]])
+                if q != first:
+                    best = _nearer(trees[q], X[rows], rows, members[q], best)
             bridge_src.append(best[1])
             bridge_dst.append(best[2])
         # Each round joins every group to at least one other.
         bridges = _graph(np.asarray(bridge_src), np.asarray(bridge_dst), np.ones(len(bridge_src)), part.size)
         n_parts, part = connected_components(bridges + _same_part(part), directed=False)
     return np.array(bridge_src, dtype=np.intp), np.array(bridge_dst, dtype=np.intp)
+
+
+def _nearer(tree, points, rows, tree_rows, best):
+    """``best`` (distance, row, its nearest row), or the nearest pair of one of
+    ``points`` (the rows ``rows``) and a row of ``tree`` (the rows ``tree_rows``)
+    where it is nearer."""
+    gap, nearest = tree.query(points, distance_upper_bound=best[0])
+    i = int(np.argmin(gap))
+    return (gap[i], rows[i], tree_rows[nearest[i]]) if gap[i] < best[0] else best
 
 
 def _same_part(part):
