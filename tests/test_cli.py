@@ -395,6 +395,7 @@ def test_ppp_options_reach_the_estimator(tmp_path):
 # -- whatever the file holds: exit 0, or exit 2 with one line -------------------------
 
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import example as known_case  # noqa: E402  (a fixture here is named example)
 from hypothesis import strategies as st  # noqa: E402
 
 FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -447,6 +448,8 @@ def odd_tables(draw):
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]),
     header=st.booleans(),
 )
+# An empty first line: the streaming reader took it for the row that names the columns.
+@known_case(rows=[[""], ["0.0"], ["0.0"]], delimiter=",", encoding="utf-8", header=False)
 def test_odd_csv_files_give_results_or_one_line(tmp_path_factory, rows, delimiter, encoding, header):
     folder = tmp_path_factory.mktemp("csv")
     lines = ([delimiter.join(f"c{j}" for j in range(len(rows[0])))] if header else []) + [
@@ -457,3 +460,12 @@ def test_odd_csv_files_give_results_or_one_line(tmp_path_factory, rows, delimite
     result = cli("cluster", path, "-o", folder / "out")
     event(f"exit {result.exit_code}")
     assert_exit_0_or_one_line(result, folder / "out")
+
+
+def test_empty_lines_above_a_header_are_skipped(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n\na,b\n1,2\n3,4\n5,6\n")
+    result = cli("cluster", path, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["columns"] == ["a", "b"] and summary["rows"] == 3

@@ -211,9 +211,9 @@ class Dataset:
                 end = start + self.chunk_rows
                 yield table.X[start:end], None if table.ids is None else table.ids[start:end]
             return
-        names = _csv_names(self.path, self.delimiter, self.header, self.encoding)
+        names, skip = _csv_names(self.path, self.delimiter, self.header, self.encoding)
         try:
-            reader = self._open_csv(names)
+            reader = self._open_csv(names, skip)
         except pa.ArrowInvalid as err:
             raise DataError(_csv_error(self.path, self.delimiter, self.header, names, err, self.encoding)) from None
         pending, pending_ids = [], []
@@ -239,14 +239,14 @@ class Dataset:
     def _ids(self, values):
         return None if self.id_column is None else values
 
-    def _open_csv(self, names):
+    def _open_csv(self, names, skip):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
         return pcsv.open_csv(
             self.path,
             read_options=pcsv.ReadOptions(
-                column_names=names, skip_rows=1 if self.header else 0, block_size=1 << 22,
+                column_names=names, skip_rows=skip, block_size=1 << 22,
                 encoding="utf-8" if self.encoding == "utf-8-sig" else self.encoding,
             ),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=True),
@@ -302,9 +302,14 @@ def open_dataset(path, columns=None, delimiter=None, drop_missing=False, chunk_r
 
 
 def _csv_names(path, delimiter, header, encoding="utf-8-sig"):
+    """The columns' names and the lines before the data (the header and any empty
+    lines above it: pyarrow's ``skip_rows`` counts empty lines too).  The first row
+    that is not empty names the columns, as when the file is read whole."""
     with open(path, newline="", encoding=encoding) as fh:
-        first = next(csv.reader(fh, delimiter=delimiter, skipinitialspace=delimiter == " "))
-    return [f.strip() for f in first] if header else [f"x{j}" for j in range(len(first))]
+        reader = csv.reader(fh, delimiter=delimiter, skipinitialspace=delimiter == " ")
+        first = next((row for row in reader if row), [])
+        skip = reader.line_num if header else 0
+    return ([f.strip() for f in first] if header else [f"x{j}" for j in range(len(first))]), skip
 
 
 def _csv_error(path, delimiter, header, names, err, encoding="utf-8-sig") -> str:
