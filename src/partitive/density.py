@@ -102,6 +102,16 @@ class Density:
         # On a lattice edges as long as the level abound: rounding must not decide them.
         return self.join_level(a, b) <= level * (1 + 1e-9)
 
+    def valley_between(self, a, b) -> bool:
+        """Whether a density valley separates ``a`` and ``b`` (row masks): they join
+        (:meth:`join_level`) at less than VALLEY of the density of the sparser one's
+        densest tenth (:meth:`valley`); False where density is not read."""
+        if self.k < 2:
+            return False
+        if self.core is None:
+            self._search()
+        return self.valley(a, b, self.join_level(a, b))
+
     def valley(self, a, b, level) -> bool:
         """Whether ``a`` and ``b`` (row masks), joined at ``level``
         (:meth:`join_level`), join at less than VALLEY of the density of the sparser

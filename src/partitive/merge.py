@@ -113,11 +113,15 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # blob cut in two.  A pair that one Gaussian describes better than two (dBIC <= 0)
     # is one cluster, where its points are enough to tell (with few points in many
     # dimensions the BIC's parameters outweigh any gain, and well-apart groups would
-    # merge), unless its dip is deeper than any such cut makes (judge.LLOYD_DIP): then
-    # the Gaussians are what misfit (groups in noise, whose tails widen them).
+    # merge), unless its dip is deeper than any such cut makes (judge.LLOYD_DIP) or,
+    # where density is read (few features, rows), a valley of density lies between
+    # them: then the Gaussians are what misfit (groups in noise, whose tails widen
+    # them).  A blob cut in two joins at its densest; a lumpy cloud's seams are
+    # valleys too, and the isolated-group join below makes its lumps one.
     distinct = distinct and (
         dbic > 0 or not rule.trusts_mixture(Xp, wp)
         or rule.beyond_lloyd(p_value, Xp)
+        or (not rule.reduced and density.valley_between(cluster_i, cluster_j))
     )
     # The guards that keep one skewed cluster whole also merged real clusters that
     # touch through a bridge of points: two that are each one Gaussian, with a union
