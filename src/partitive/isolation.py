@@ -20,12 +20,12 @@ import numpy as np
 
 #: A group is isolated when the level at which it meets another group is this many
 #: times sparser, in density, than the level at which it became complete.  One blob
-#: in a family of touching ones meets its neighbours at a level at most about ten
-#: times sparser than its own edge; clouds and letters far apart, hundreds of times.
-#: A ring of a few hundred rows completes only at its own sparse spacing, and one
-#: near another ring meets it a few tens of times sparser: the threshold sits midway
-#: (geometrically) between those and the blobs (docs/design/isolated-groups.md).
-ISOLATION = 15.0
+#: in a family of touching ones meets its neighbours at a level at most a few times
+#: sparser than its own edge; clouds, rings or letters far apart, hundreds of times.
+#: Not lower: a group of touching Gaussian blobs can reach 15-30, and inside an
+#: isolated group touching blobs are joined unless each passes as one Gaussian, which
+#: a blob cut by its neighbour's boundary often does not (docs/design/isolated-groups.md).
+ISOLATION = 30.0
 #: A group is complete once it holds this share of the weight it has when it meets
 #: another: its last rows, the sparsest, join late whatever lies around it.
 COMPLETE = 0.95
