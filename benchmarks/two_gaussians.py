@@ -19,24 +19,10 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP
+from partitive.datasets import two_gaussians
 
 SEPARATIONS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 FEATURES = (1, 2, 4, 8, 16, 32, 64, 128)
-
-
-def draw(rng, d, delta, n, spherical=False):
-    """Two Gaussians ``delta`` deviations apart in ``d`` features; rows and labels."""
-    if spherical:
-        scales = [np.eye(d), np.eye(d)]
-    else:
-        scales = [np.linalg.qr(rng.standard_normal((d, d)))[0] * rng.uniform(0.5, 2, d) for _ in range(2)]
-    u = rng.standard_normal(d)
-    u /= np.linalg.norm(u)
-    sd = [np.linalg.norm(a.T @ u) for a in scales]
-    means = [np.zeros(d), u * delta * (sd[0] + sd[1]) / 2]
-    sizes = [n // 2, n - n // 2]
-    X = np.vstack([rng.standard_normal((m, d)) @ a.T + mu for m, a, mu in zip(sizes, scales, means)])
-    return X, np.repeat([1, 2], sizes)
 
 
 def main():
@@ -52,7 +38,7 @@ def main():
         for d in FEATURES:
             found, scores = [], []
             for seed in range(args.draws):
-                X, y = draw(np.random.default_rng([seed, d, int(delta * 10)]), d, delta, args.rows, args.spherical)
+                X, y = two_gaussians([seed, d, int(delta * 10)], d, delta, args.rows, args.spherical)
                 model = PPP().fit(X)
                 found.append(str(model.n_clusters_))
                 scores.append(adjusted_rand_score(y, model.labels_))

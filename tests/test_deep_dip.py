@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP
+from partitive.datasets import two_gaussians
 
 
 def groups_in_noise(seed):
@@ -48,20 +49,6 @@ def test_groups_in_noise_are_not_merged_because_their_gaussians_are_wide(seed):
     assert len(set(majority)) == k
     for g, cluster in enumerate(majority):
         assert np.mean(labels[truth == g] == cluster) > 0.9
-
-
-def two_gaussians(seed, d, separation, n=2000):
-    """Two Gaussians with random covariances (axes scaled 0.5-2, randomly turned),
-    their centres ``separation`` standard deviations apart along the line joining
-    them (each one's deviation along it, averaged)."""
-    rng = np.random.default_rng(seed)
-    A = [np.linalg.qr(rng.standard_normal((d, d)))[0] * rng.uniform(0.5, 2, d) for _ in range(2)]
-    u = rng.standard_normal(d)
-    u /= np.linalg.norm(u)
-    sd = [np.linalg.norm(a.T @ u) for a in A]
-    means = [np.zeros(d), u * separation * (sd[0] + sd[1]) / 2]
-    X = np.vstack([rng.standard_normal((n // 2, d)) @ A[i].T + means[i] for i in range(2)])
-    return X, np.repeat([0, 1], n // 2)
 
 
 def test_two_gaussians_in_many_features_are_two_clusters():

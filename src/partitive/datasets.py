@@ -87,3 +87,25 @@ def random_gaussian_clusters(seed, d):
         X.append(center + (rng.normal(size=(n, d)) * sd) @ rotation.T)
         truth += [j] * n
     return np.vstack(X), np.array(truth), k
+
+
+def two_gaussians(seed, d, separation, n=2000, spherical=False):
+    """Two Gaussians of ``n`` rows split evenly, their centres ``separation`` standard
+    deviations apart along the line joining them (each one's deviation along it,
+    averaged): random covariances (axes scaled 0.5-2, randomly turned), or identity
+    ones where ``spherical``.
+
+    Returns ``(X, y)``; the same arguments always give the same data.
+    """
+    rng = np.random.default_rng(seed)
+    if spherical:
+        scales = [np.eye(d), np.eye(d)]
+    else:
+        scales = [np.linalg.qr(rng.standard_normal((d, d)))[0] * rng.uniform(0.5, 2, d) for _ in range(2)]
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    sd = [np.linalg.norm(a.T @ u) for a in scales]
+    means = [np.zeros(d), u * separation * (sd[0] + sd[1]) / 2]
+    sizes = [n // 2, n - n // 2]
+    X = np.vstack([rng.standard_normal((m, d)) @ a.T + mu for m, a, mu in zip(sizes, scales, means)])
+    return X, np.repeat([0, 1], sizes)
