@@ -64,6 +64,15 @@ class Density:
         self.core = None
         self.groups = None
 
+    def _reads(self) -> bool:
+        """Whether density is read here (few features, enough rows); the k-NN search
+        is made the first time it is asked."""
+        if self.k < 2:
+            return False
+        if self.core is None:
+            self._search()
+        return True
+
     def _search(self):
         """The k-NN search, made once, when a first pair needs it."""
         from scipy.spatial import cKDTree
@@ -91,10 +100,8 @@ class Density:
         """Whether the clusters ``a`` and ``b`` (row masks) are each flat and more than
         half of each lies in one component of their union's rows joined at half the
         pieces' median density or denser."""
-        if self.k < 2:
+        if not self._reads():
             return False
-        if self.core is None:
-            self._search()
         typical_a, typical_b = self._flat(a), self._flat(b)
         if typical_a is None or typical_b is None:
             return False
@@ -106,10 +113,8 @@ class Density:
         """Whether a density valley separates ``a`` and ``b`` (row masks): they join
         (:meth:`join_level`) at less than VALLEY of the density of the sparser one's
         densest tenth (:meth:`valley`); False where density is not read."""
-        if self.k < 2:
+        if not self._reads():
             return False
-        if self.core is None:
-            self._search()
         return self.valley(a, b, self.join_level(a, b))
 
     def valley(self, a, b, level) -> bool:
@@ -155,10 +160,8 @@ class Density:
         """Whether most of ``a`` and most of ``b`` (row masks) lie in one isolated
         group (:func:`partitive.isolation.isolated_groups`; a group counts as one from
         min_weight, a neighbourhood's weight)."""
-        if self.k < 2:
+        if not self._reads():
             return False
-        if self.core is None:
-            self._search()
         if self.groups is None:
             self.groups = isolated_groups(
                 self.X, self.w, self.dist, self.idx, self.core, self.dim, self.min_weight
