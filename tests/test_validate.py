@@ -1,83 +1,12 @@
-"""The one-Gaussian check behind diagonal mixture evidence (Mardia's tests)."""
+"""The dip test and its helpers: rounding, spread samples, the log-sum of two rows."""
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.stats import special_ortho_group
 
 from partitive.prepare import rounding_variance
-from partitive.validate import dip_test, flat_top_p, looks_gaussian, mardia_p_values
-
-
-def skewed_cloud(seed, n=400, d=5):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    X[:, 0] += rng.exponential(size=n)
-    return X
-
-
-def test_p_values_do_not_depend_on_rotation_translation_or_scale():
-    X = skewed_cloud(0)
-    w = np.ones(len(X))
-    expected = mardia_p_values(X, w)
-    assert 1e-6 < min(expected) < 0.5  # a case where the statistics matter
-    for seed in range(3):
-        R = special_ortho_group.rvs(X.shape[1], random_state=seed)
-        assert_allclose(mardia_p_values(3.7 * X @ R + 11.0, w), expected, rtol=1e-7)
-
-
-def test_duplicating_every_row_is_weight_two():
-    X = skewed_cloud(1)
-    twice = mardia_p_values(np.vstack([X, X]), np.ones(2 * len(X)))
-    assert_allclose(mardia_p_values(X, np.full(len(X), 2.0)), twice, rtol=1e-9)
-
-
-def test_more_features_than_points_matches_the_points_own_span():
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(60, 200)) @ np.diag(np.geomspace(5.0, 1.0, 200))
-    X[:, 0] += rng.exponential(size=60)
-    w = np.ones(60)
-    basis, _ = np.linalg.qr((X - X.mean(axis=0)).T)  # 200 x 60, spans the centred rows
-    assert_allclose(mardia_p_values(X, w), mardia_p_values(X @ basis, w), rtol=1e-6)
-
-
-def test_one_tilted_gaussian_looks_gaussian_in_nearly_every_draw():
-    passed = 0
-    for seed in range(50):
-        rng = np.random.default_rng(seed)
-        d = (2, 5, 10, 20, 40)[seed % 5]
-        X = rng.normal(size=(500, d)) * np.geomspace(10.0, 1.0, d)
-        X = X @ special_ortho_group.rvs(d, random_state=seed)
-        passed += looks_gaussian(X, np.ones(500), 0.01)
-    assert passed >= 47  # three tests at 1 % each: about 48.5 expected
-
-
-def test_two_overlapping_clusters_show_a_flat_top_that_mardia_dilutes():
-    rng = np.random.default_rng(3)
-    pair = np.vstack([rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + [4.0, 0, 0, 0]])
-    w = np.ones(600)
-    # Symmetric, so no skewness; the flat top is one direction of four in the kurtosis.
-    assert min(mardia_p_values(pair, w)) > 0.005
-    assert flat_top_p(pair[:, 0], w) < 1e-6
-    assert not looks_gaussian(pair, w, 0.01)
-
-
-def test_a_skewed_cluster_does_not_look_gaussian():
-    exponential = np.random.default_rng(4).exponential(size=(600, 4))
-    assert mardia_p_values(exponential, np.ones(600))[0] < 1e-6
-
-
-def test_a_few_strays_do_not_hide_a_gaussian_but_a_small_cluster_is_not_strays():
-    # A 2-means cut high in the tree can leave a few points of a far cluster in a node.
-    rng = np.random.default_rng(5)
-    body = rng.normal(size=(2000, 6)) @ special_ortho_group.rvs(6, random_state=5) * 3.0
-    far = rng.normal(size=(60, 6)) + 40.0
-    w = np.ones(2010)
-    with_strays = np.vstack([body, far[:10]])
-    assert min(mardia_p_values(with_strays, w)) > 0.01
-    with_cluster = np.vstack([body, far])  # 3 % of the weight
-    assert max(mardia_p_values(with_cluster, np.ones(2060))) == 0.0
+from partitive.validate import dip_test
 
 
 def test_rounding_is_the_grid_step_of_each_discrete_feature():

@@ -3,7 +3,8 @@
 Two joins (docs/method.md, "Shapes made of flat strokes" and "Isolated groups"):
 flat pieces of one shape that rows as dense as they are join (:meth:`Density.one_shape`),
 and parts of a group isolated from the rest (:mod:`partitive.isolation`) unless they
-are two Gaussians with a valley between them (:meth:`Density.valley`).  Rows are
+are blobs, with a valley between them (:meth:`Density.valley`) or a seam deep beside
+the group's isolation (:meth:`Density.depth`, :meth:`Density.isolation`).  Rows are
 joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
 k-d tree), in up to DENSITY_MAX_FEATURES features.
 """
@@ -121,8 +122,15 @@ class Density:
         """Whether ``a`` and ``b`` (row masks), joined at ``level``
         (:meth:`join_level`), join at less than VALLEY of the density of the sparser
         one's densest tenth."""
+        return self.depth(a, b, level) * VALLEY > 1
+
+    def depth(self, a, b, level) -> float:
+        """How many times sparser, in density, ``level`` is than the sparser of ``a``
+        and ``b``'s (row masks) densest tenth."""
+        if not level > 0:
+            return 0.0
         dense = max(weighted_quantile(self.core[m], self.w[m], 0.1) for m in (a, b))
-        return level > 0 and (dense / level) ** self.dim < VALLEY
+        return (level / dense) ** self.dim if dense > 0 else np.inf
 
     def join_level(self, a, b) -> float:
         """The shortest edge length at which more than half of each of ``a`` and ``b``
@@ -156,22 +164,23 @@ class Density:
         keep = local[dst] >= 0
         return rows, local[src[keep]], local[dst[keep]], reach[keep]
 
-    def isolated_together(self, a, b) -> bool:
-        """Whether most of ``a`` and most of ``b`` (row masks) lie in one isolated
-        group (:func:`partitive.isolation.isolated_groups`; a group counts as one from
-        min_weight, a neighbourhood's weight)."""
+    def isolation(self, a, b) -> float:
+        """The isolation of the most isolated group that holds most of ``a`` and most
+        of ``b`` (row masks; :func:`partitive.isolation.isolated_groups`, a group
+        counting as one from min_weight, a neighbourhood's weight); 0 if none does."""
         if not self._reads():
-            return False
+            return 0.0
         if self.groups is None:
             self.groups = isolated_groups(
                 self.X, self.w, self.dist, self.idx, self.core, self.dim, self.min_weight
             )
         in_a, in_b = np.where(a, self.w, 0.0), np.where(b, self.w, 0.0)
         half_a, half_b = in_a.sum() / 2, in_b.sum() / 2
-        for members in self.groups:
+        most = 0.0
+        for members, isolation in self.groups:
             if in_a[members].sum() > half_a and in_b[members].sum() > half_b:
-                return True
-        return False
+                most = max(most, isolation)
+        return most
 
     def _flat(self, members):
         """The cluster's median core distance if it is flat, else None.

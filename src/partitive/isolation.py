@@ -22,10 +22,16 @@ import numpy as np
 #: times sparser, in density, than the level at which it became complete.  One blob
 #: in a family of touching ones meets its neighbours at a level at most a few times
 #: sparser than its own edge; clouds, rings or letters far apart, hundreds of times.
-#: Not lower: a group of touching Gaussian blobs can reach 15-30, and inside an
-#: isolated group touching blobs are joined unless each passes as one Gaussian, which
-#: a blob cut by its neighbour's boundary often does not (docs/design/isolated-groups.md).
+#: Not lower: a sparse ring completes only at its own spacing and would be isolated
+#: lower, but so would groups of small touching blobs, too light for the core check
+#: that keeps bigger blobs apart (docs/design/isolated-groups.md).
 ISOLATION = 30.0
+#: Inside an isolated group, a blob (a part whose core is one Gaussian) stays apart
+#: from a neighbouring part unless the group is this many times more isolated than the
+#: seam between them is deep: a cloud's lumps lie far inside its isolation, touching
+#: blobs' seams are about as deep as their group is isolated
+#: (docs/design/isolated-groups.md).
+SEAM_ISOLATION = 30.0
 #: A group is complete once it holds this share of the weight it has when it meets
 #: another: its last rows, the sparsest, join late whatever lies around it.
 COMPLETE = 0.95
@@ -34,8 +40,10 @@ COMPLETE = 0.95
 ISOLATED_SHARE = 0.999
 
 
-def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
-    """The isolated groups, as arrays of row indices.
+def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[tuple[np.ndarray, float]]:
+    """The isolated groups, as arrays of row indices, each with its isolation: how
+    many times sparser, in density, the level at which it meets another group is than
+    the level at which it became complete.
 
     ``dist`` and ``idx``: each row's nearest other rows and their distances; ``core``:
     its core distance; ``dim``: the dimension in which density falls with distance;
@@ -64,7 +72,7 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
     following = np.full(n, -1)  # the next row of a group's list
     tail = np.arange(n)  # the last row of each root's list
     size = np.ones(n, dtype=np.intp)  # rows in each root's group
-    deaths = []  # (first row, number of rows) of each isolated group, when it meets another
+    deaths = []  # (first row, number of rows, isolation) of each isolated group, when it meets another
     for u, v, at in zip(src.tolist(), dst.tolist(), level.tolist()):
         ru, rv = root(parent, u), root(parent, v)
         # The heavier group is the root, ties to the lower row: one order for one input.
@@ -73,8 +81,9 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
         met = weight[rv] >= heavy
         if met:
             for r in (ru, rv):
-                if weight[r] < ISOLATED_SHARE * total and at > ratio * _completed(history[r], weight[r]):
-                    deaths.append((r, size[r]))
+                completed = _completed(history[r], weight[r])
+                if weight[r] < ISOLATED_SHARE * total and at > ratio * completed:
+                    deaths.append((r, size[r], (at / completed) ** dim))
         parent[rv] = ru
         weight[ru] += weight[rv]
         following[tail[ru]] = rv
@@ -98,7 +107,7 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[np.ndarray]:
             position[row] = at
             at += 1
             row = int(following[row])
-    return [order[position[first] : position[first] + rows] for first, rows in deaths]
+    return [(order[position[first] : position[first] + rows], isolation) for first, rows, isolation in deaths]
 
 
 def root(parent, x) -> int:

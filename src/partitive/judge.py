@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .prepare import weighted_quantile
-from .validate import axis_evidence, dip_test, full_evidence, looks_gaussian, unimodal_gain
+from .one_gaussian import core_looks_gaussian, looks_gaussian
+from .validate import axis_evidence, dip_test, full_evidence, unimodal_gain
 
 
 #: Mixture evidence needs this many points per dimension the node spans (see Rule).
@@ -238,3 +239,12 @@ def gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
         if not out[-1]:
             break
     return out
+
+
+def has_gaussian_core(X, w, members) -> bool:
+    """Whether the rows ``members`` (a mask) have a core that is one Gaussian's
+    (:func:`partitive.one_gaussian.core_looks_gaussian`), read on at most
+    GAUSSIAN_CHECK_ROWS of them."""
+    Xm, wm = X[members], w[members]
+    step = -(-Xm.shape[0] // GAUSSIAN_CHECK_ROWS)
+    return core_looks_gaussian(Xm[::step], wm[::step], GAUSSIAN_LEVEL)

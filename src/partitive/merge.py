@@ -7,7 +7,8 @@ again, until every neighbouring pair is distinct.  Two clusters that are each on
 Gaussian with a union that is not stay apart, as do two with empty space between
 them; in few features, flat pieces joined by rows as dense as they are (strokes of one
 shape) are merged, and so are parts of a group isolated from the rest, unless they are
-two Gaussians with a valley between them (:mod:`partitive.density`).  Evidence:
+blobs: two Gaussians with a valley between them, or a Gaussian core beside a seam the
+group's isolation does not dwarf (:mod:`partitive.density`).  Evidence:
 docs/design/pipeline.md, docs/design/flat-strokes.md and
 docs/design/isolated-groups.md.
 """
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, not_one_gaussian, rows_of, spread_of
+from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of
 from .density import Density
+from .isolation import SEAM_ISOLATION
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
 
@@ -148,20 +150,32 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         distinct, test = False, "density"
     # Touching parts of a group far from all other rows, beside how its own parts
     # hold together, are one cluster (lumps of one cloud, arcs of one ring), unless
-    # empty space separates them or they are two Gaussians with a valley between them.
+    # empty space separates them or they are blobs: two Gaussians with a valley between
+    # them, or a blob whose core is one Gaussian beside a seam about as deep as the
+    # group is isolated (touching blobs cut by each other's boundaries, whose rows are
+    # not one Gaussian; a cloud's lumps lie far inside its isolation).
     # Not on representatives: there the one-Gaussian check reads the seed rows, which
     # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
-    elif distinct and not small and not rule.reduced and density.isolated_together(cluster_i, cluster_j):
+    elif distinct and not small and not rule.reduced and (isolation := density.isolation(cluster_i, cluster_j)) > 0:
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
-            or (
-                all(gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample))
-                and density.valley(cluster_i, cluster_j, level)
-            )
+            or _blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation)
         ):
             distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
+
+
+def _blobs_inside(X, w, density, a, b, level, isolation) -> bool:
+    """Whether parts ``a`` and ``b`` (row masks) of an isolated group of ``isolation``,
+    joined at ``level``, stay apart as blobs: two Gaussians with a valley between
+    them, or one whose core is a Gaussian's beside a seam that the group's isolation
+    does not dwarf (less than SEAM_ISOLATION times the seam's depth)."""
+    if density.valley(a, b, level) and all(gaussian_parts(X, w, (a, b), False, None)):
+        return True
+    return isolation < SEAM_ISOLATION * density.depth(a, b, level) and (
+        has_gaussian_core(X, w, a) or has_gaussian_core(X, w, b)
+    )
 
 
 def _pair_key(masks, direction) -> bytes:
