@@ -202,7 +202,9 @@ def core_looks_gaussian(X, w, level) -> bool:
     kurtosis by its delta-method variance, the skewness by Baringhaus and Henze's
     (1992) limit for spherical laws (two scaled chi-squares, read as one by matching
     their mean and variance).  A curved arc or a random walk's lump has a core that
-    is not (skewed, or flat).  Too few points to test are not taken for one Gaussian.
+    is not (skewed, or flat).  A Gaussian's core is nearly flat too: one too light for
+    its kurtosis to tell it, on average, from a uniform ball's is not taken for a
+    Gaussian's.
     """
     from scipy.stats import chi2, norm
 
@@ -239,9 +241,10 @@ def core_looks_gaussian(X, w, level) -> bool:
 def _core_moments(q, level):
     """For a Gaussian's core (cut at the ellipsoid holding CORE_SHARE of it) whitened
     by its own covariance: E[m^2], the variance of m^2 - 2 E[m^2] / E[m] m (the
-    kurtosis's influence, the covariance estimated), and Baringhaus and Henze's
-    weights and degrees of freedom of the skewness's limit, ((a1, q), (a2, df2))."""
-    from scipy.stats import chi2
+    kurtosis's influence, the covariance estimated), Baringhaus and Henze's weights
+    and degrees of freedom of the skewness's limit, ((a1, q), (a2, df2)), and the
+    fewest weight at which a test at ``level`` tells it from a uniform ball's core."""
+    from scipy.stats import chi2, norm
 
     cut = chi2.ppf(CORE_SHARE, q)
     held = chi2.cdf(cut, q)
@@ -258,8 +261,6 @@ def _core_moments(q, level):
     a2 = 6.0 * r6 / (q * (q + 2) * (q + 4))
     # A uniform ball's core, a smaller uniform ball, has E[m^2] = q (q + 2)^2 / (q + 4):
     # the weight at which its mean kurtosis statistic reaches the level's bound.
-    from scipy.stats import norm
-
     uniform = q * (q + 2) ** 2 / (q + 4)
     fewest = fourth_variance * (norm.isf(level / 2) / (r4 - uniform)) ** 2
     return r4, fourth_variance, ((a1, q), (a2, q * (q - 1) * (q + 4) / 6)), fewest
