@@ -147,4 +147,3 @@ def test_a_groups_isolation_is_how_much_sparser_it_meets_the_rest_than_it_comple
     # No isolated group holds most of two clouds.
     assert density.isolation(first, second) == 0.0
     assert all(isolation > ISOLATION for _, isolation in density.groups)
-

@@ -144,4 +144,3 @@ def test_the_core_check_is_affine_invariant_and_reads_weights_as_repeated_rows()
             core_looks_gaussian(points, np.full(len(points), 2.0), 0.001) == verdict
     assert core_looks_gaussian(X, np.ones(len(X)), 0.001)
     assert not core_looks_gaussian(skewed, np.ones(len(skewed)), 0.001)
-

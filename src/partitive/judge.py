@@ -192,8 +192,13 @@ def not_one_gaussian(X, w, reduced=False, rows=None) -> bool:
         if rows is None:
             return True
         X, w = rows, np.ones(rows.shape[0])
+    return not looks_gaussian(*_checked_rows(X, w), GAUSSIAN_LEVEL)
+
+
+def _checked_rows(X, w):
+    """Every k-th of the rows, k the fewest that leaves at most GAUSSIAN_CHECK_ROWS."""
     step = -(-X.shape[0] // GAUSSIAN_CHECK_ROWS)
-    return not looks_gaussian(X[::step], w[::step], GAUSSIAN_LEVEL)
+    return X[::step], w[::step]
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,4 @@ def has_gaussian_core(X, w, members) -> bool:
     """Whether the rows ``members`` (a mask) have a core that is one Gaussian's
     (:func:`partitive.one_gaussian.core_looks_gaussian`), read on at most
     GAUSSIAN_CHECK_ROWS of them."""
-    Xm, wm = X[members], w[members]
-    step = -(-Xm.shape[0] // GAUSSIAN_CHECK_ROWS)
-    return core_looks_gaussian(Xm[::step], wm[::step], GAUSSIAN_LEVEL)
+    return core_looks_gaussian(*_checked_rows(X[members], w[members]), GAUSSIAN_LEVEL)

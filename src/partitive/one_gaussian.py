@@ -264,4 +264,3 @@ def _core_moments(q, level):
     uniform = q * (q + 2) ** 2 / (q + 4)
     fewest = fourth_variance * (norm.isf(level / 2) / (r4 - uniform)) ** 2
     return r4, fourth_variance, ((a1, q), (a2, q * (q - 1) * (q + 4) / 6)), fewest
-
