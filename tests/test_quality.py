@@ -354,6 +354,20 @@ def test_concentric_rings_are_two_clusters(seed):
     np.testing.assert_array_equal(loaded.predict(X), model.labels_)
 
 
+@pytest.mark.parametrize("seed", [1, 9])
+def test_two_overlapping_gaussians_in_one_feature_are_two_clusters(seed):
+    # Three deviations apart: the dip reads two modes.  Both halves are flat in one
+    # feature and rows join them at their own density, but in one feature the line
+    # through their centres is the space: the join of flat strokes made them one.
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal(0.0, 1.0, 900), rng.normal(3.0, 1.0, 900)][:, None]
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    # Cut at the midpoint, 6.7 % of each side's rows lie past it: ARI 0.75 at best.
+    assert adjusted_rand_score(np.repeat([0, 1], 900), model.labels_) > 0.7
+    assert all(merge.test != "density" for merge in model.tree_.merges)
+
+
 @pytest.mark.slow
 def test_shapes_joined_by_density_are_joined_whatever_the_rows_order_weights_and_scale():
     rng = np.random.default_rng(1)

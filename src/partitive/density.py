@@ -33,7 +33,10 @@ JOIN_DENSITY = 0.5
 #: (1 / LOCAL_DENSITY)^d neighbourhoods ...
 LOCAL_DENSITY = 0.5
 #: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
-#: (it slows steeply with the number of features).
+#: (it slows steeply with the number of features), and on more than one: the joins are
+#: for pieces that the line through their centres shows apart though rows join them
+#: in the space, and in one feature that line is the space, where the dip has read
+#: the density already.
 DENSITY_MAX_FEATURES = 4
 #: Two Gaussians in an isolated group stay apart where they join only at less than this
 #: share of the density of the sparser one's densest tenth: a valley.
@@ -60,14 +63,14 @@ class Density:
         # few representatives' weight reads the density of thin chains too noisily).
         self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
-        if self.k < 2 or X.shape[1] > DENSITY_MAX_FEATURES:
+        if self.k < 2 or not 1 < X.shape[1] <= DENSITY_MAX_FEATURES:
             self.k = 0
         self.core = None
         self.groups = None
 
     def _reads(self) -> bool:
-        """Whether density is read here (few features, enough rows); the k-NN search
-        is made the first time it is asked."""
+        """Whether density is read here (2 to DENSITY_MAX_FEATURES features, enough
+        rows); the k-NN search is made the first time it is asked."""
         if self.k < 2:
             return False
         if self.core is None:
