@@ -36,11 +36,13 @@ LARGEST_VALUE = 1e100
 def too_large(X: np.ndarray) -> tuple[int, float] | None:
     """The first feature holding values beyond LARGEST_VALUE and its largest magnitude,
     or None: the fit's sums of squares would overflow on such values."""
-    big = np.abs(X).max(axis=0, initial=0.0) > LARGEST_VALUE
+    # Largest and smallest rather than the largest magnitude: no |X| copy of the data.
+    largest = np.maximum(X.max(axis=0, initial=-np.inf), -X.min(axis=0, initial=np.inf))
+    big = largest > LARGEST_VALUE
     if not big.any():
         return None
     j = int(np.argmax(big))
-    return j, float(np.abs(X[:, j]).max())
+    return j, float(largest[j])
 
 
 def check_magnitude(X: np.ndarray) -> None:
