@@ -65,6 +65,20 @@ def test_thin_rings_far_apart_are_one_cluster_each(seed):
     assert_same_partition(PPP().fit(X).labels_, truth)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_sparse_ring_around_a_dense_one_is_one_cluster(seed):
+    # 500 rows on a circle of radius 1 are about 0.013 apart, 0.8 from the inner ring:
+    # in distance the outer ring is some eight times as far from the rest as its own
+    # spacing, but density along a ring falls only as fast as distance grows, so it
+    # is not thirty times sparser there.  Each of its arcs of a few dozen rows passes
+    # as one Gaussian, and no pair test joins them.
+    rng = np.random.default_rng(seed)
+    X = np.vstack([thin_ring(rng, 500, (0, 0), 1.0, 0.01), thin_ring(rng, 500, (0, 0), 0.2, 0.03)])
+    labels = PPP().fit(X).labels_
+    np.testing.assert_array_equal(labels, np.repeat([labels[0], labels[-1]], 500))
+    assert labels[0] != labels[-1]
+
+
 def test_touching_gaussians_in_an_isolated_group_stay_apart():
     # Two Gaussians 5 sd apart, far from a third: the pair is an isolated group, yet
     # each is one Gaussian with a valley of density between them.

@@ -6,10 +6,10 @@ empty space around each dwarfs the sparse seams between its lumps, which the dip
 and two Gaussians would each take for a boundary.  Here that judgement is made on the
 rows' single-linkage hierarchy over HDBSCAN's mutual-reachability distances (Campello,
 Moulavi and Sander 2013): a group is *isolated* when it is complete (holds COMPLETE of
-its weight) at a level ISOLATION times denser than the level at which it next meets
-another group of ``heavy`` weight.  The merge step (:mod:`partitive.merge`) joins two
-clusters that lie mostly in one isolated group, unless they are two Gaussians with a
-valley between them.  scipy gives the minimum spanning tree; the hierarchy's walk,
+its weight) at a level ISOLATION times denser, or its square root times nearer, than
+the level at which it next meets another group of ``heavy`` weight.  The merge step
+(:mod:`partitive.merge`) joins two clusters that lie mostly in one isolated group,
+unless they are blobs.  scipy gives the minimum spanning tree; the hierarchy's walk,
 which keeps each group's weight history, is written here (scipy's ``linkage`` takes no
 weights and no precomputed sparse graph).
 """
@@ -19,12 +19,16 @@ from __future__ import annotations
 import numpy as np
 
 #: A group is isolated when the level at which it meets another group is this many
-#: times sparser, in density, than the level at which it became complete.  One blob
-#: in a family of touching ones meets its neighbours at a level at most a few times
-#: sparser than its own edge; clouds, rings or letters far apart, hundreds of times.
-#: Not lower: a sparse ring completes only at its own spacing and would be isolated
-#: lower, but so would groups of small touching blobs, too light for the core check
-#: that keeps bigger blobs apart (docs/design/isolated-groups.md).
+#: times sparser, in density, than the level at which it became complete, or its
+#: square root times farther, whichever comes first.  One blob in a family of
+#: touching ones meets its neighbours at a level at most a few times sparser than
+#: its own edge; clouds, rings or letters far apart, hundreds of times.  Not lower:
+#: a sparse ring completes only at its own spacing and would be isolated lower, but
+#: so would groups of small touching blobs, too light for the core check that keeps
+#: bigger blobs apart (docs/design/isolated-groups.md).  The two measures agree in
+#: two dimensions; in fewer (a thin ring, a chain) density falls only as fast as
+#: distance grows, and a gap several times a group's own spacing is empty space to
+#: the eye long before it is thirty times that spacing.
 ISOLATION = 30.0
 #: Inside an isolated group, a blob (a part whose core is one Gaussian) stays apart
 #: from a neighbouring part unless the group is this many times more isolated than the
@@ -53,8 +57,8 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[tuple[np.ndarray,
     Kruskal's walk over the minimum spanning tree, shortest edge first.  Each group
     keeps the levels at which its weight grew since it last met a heavy group (since
     its first row, if it never did); when it meets a heavy group at a level more than
-    ``ISOLATION ** (1 / dim)`` times the one at which it became complete, it was
-    isolated until then.
+    ``ISOLATION ** (1 / max(dim, 2))`` times the one at which it became complete, it
+    was isolated until then.
     A blob's dense core becomes heavy early and then gathers its tails until it meets
     its neighbour: completion, not that first level, is what is compared.
 
@@ -68,7 +72,7 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[tuple[np.ndarray,
     parent = np.arange(n)
     weight = w.astype(float).copy()
     history = [[] for _ in range(n)]  # (level, weight) after each merge since the last heavy one
-    ratio = ISOLATION ** (1.0 / dim)
+    ratio = ISOLATION ** (1.0 / max(dim, 2.0))  # in distance (see ISOLATION)
     following = np.full(n, -1)  # the next row of a group's list
     tail = np.arange(n)  # the last row of each root's list
     size = np.ones(n, dtype=np.intp)  # rows in each root's group
