@@ -354,6 +354,39 @@ def test_concentric_rings_are_two_clusters(seed):
     np.testing.assert_array_equal(loaded.predict(X), model.labels_)
 
 
+def uniform_shapes(rng):
+    """3-6 uniform balls or boxes in 2-5 features, empty gaps of 10-60 % of their size
+    between them (the recipe of the families' flat shapes)."""
+    k, d = rng.integers(3, 7), rng.integers(2, 6)
+    gap, centres = rng.uniform(0.1, 0.6) * 2, []
+    box = (k ** (1 / d)) * (2 + gap) * 1.6
+    while len(centres) < k:
+        c = rng.uniform(0, box, size=d)
+        if all(np.linalg.norm(c - o) >= 2 + gap for o in centres):
+            centres.append(c)
+    X, y = [], []
+    for i in range(k):
+        n = rng.integers(200, 1000)
+        if rng.random() < 0.5:
+            P = rng.uniform(-1, 1, size=(n, d)) / np.sqrt(d)
+        else:
+            v = rng.standard_normal((n, d))
+            P = v / np.linalg.norm(v, axis=1, keepdims=True) * rng.random((n, 1)) ** (1 / d)
+        X.append(centres[i] + P)
+        y += [i] * n
+    return np.vstack(X), np.array(y)
+
+
+@pytest.mark.parametrize("seed", [70, 1019])
+def test_uniform_shapes_in_five_features_are_one_cluster_each(seed):
+    # 2-means cuts a uniform ball or box into flat pieces; the join of flat strokes
+    # reads density in five features at this size (2,000-6,000 rows), and joins them.
+    X, truth = uniform_shapes(np.random.default_rng([seed, 4]))
+    assert X.shape[1] == 5
+    labels = PPP().fit(X).labels_
+    assert adjusted_rand_score(truth, labels) == 1.0
+
+
 @pytest.mark.parametrize("seed", [1, 9])
 def test_two_overlapping_gaussians_in_one_feature_are_two_clusters(seed):
     # Three deviations apart: the dip reads two modes.  Both halves are flat in one

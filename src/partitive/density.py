@@ -6,7 +6,7 @@ and parts of a group isolated from the rest (:mod:`partitive.isolation`) unless 
 are blobs, with a valley between them (:meth:`Density.valley`) or a seam deep beside
 the group's isolation (:meth:`Density.depth`, :meth:`Density.isolation`).  Rows are
 joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
-k-d tree), in up to DENSITY_MAX_FEATURES features.
+k-d tree), where that search is cheap (DENSITY_SEARCH_BUDGET).
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ JOIN_DENSITY = 0.5
 #: would leave its pieces unread; in d dimensions the radius check asks for about
 #: (1 / LOCAL_DENSITY)^d neighbourhoods ...
 LOCAL_DENSITY = 0.5
-#: ... and only on up to this many features, where a k-d tree's k-NN search is cheap
-#: (it slows steeply with the number of features), and on more than one: the joins are
-#: for pieces that the line through their centres shows apart though rows join them
-#: in the space, and in one feature that line is the space, where the dip has read
-#: the density already.
-DENSITY_MAX_FEATURES = 4
+#: ... and only where a k-d tree's k-NN search is cheap: it slows about twofold with
+#: each feature, so density is read while rows x 2**features is at most this, what
+#: the 4 features of 50,000 rows cost (5 features up to 25,000 rows, 8 up to 3,125).
+#: Not in one feature: the joins are for pieces that the line through their centres
+#: shows apart though rows join them in the space, and in one feature that line is
+#: the space, where the dip has read the density already.
+DENSITY_SEARCH_BUDGET = 50_000 * 2**4
 #: Two Gaussians in an isolated group stay apart where they join only at less than this
 #: share of the density of the sparser one's densest tenth: a valley.
 VALLEY = 0.3
@@ -63,14 +64,14 @@ class Density:
         # few representatives' weight reads the density of thin chains too noisily).
         self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
-        if self.k < 2 or not 1 < X.shape[1] <= DENSITY_MAX_FEATURES:
+        if self.k < 2 or X.shape[1] < 2 or X.shape[0] * 2.0 ** X.shape[1] > DENSITY_SEARCH_BUDGET:
             self.k = 0
         self.core = None
         self.groups = None
 
     def _reads(self) -> bool:
-        """Whether density is read here (2 to DENSITY_MAX_FEATURES features, enough
-        rows); the k-NN search is made the first time it is asked."""
+        """Whether density is read here (enough rows, at least 2 features, within
+        DENSITY_SEARCH_BUDGET); the k-NN search is made the first time it is asked."""
         if self.k < 2:
             return False
         if self.core is None:
