@@ -66,7 +66,7 @@ def test_thin_rings_far_apart_are_one_cluster_each(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_sparse_ring_around_a_dense_one_is_one_cluster(seed):
+def test_a_sparse_ring_around_a_dense_one_are_one_cluster_each(seed):
     # 500 rows on a circle of radius 1 are about 0.013 apart, 0.8 from the inner ring:
     # in distance the outer ring is some eight times as far from the rest as its own
     # spacing, but density along a ring falls only as fast as distance grows, so it
