@@ -36,13 +36,18 @@ LARGEST_VALUE = 1e100
 def too_large(X: np.ndarray) -> tuple[int, float] | None:
     """The first feature holding values beyond LARGEST_VALUE and its largest magnitude,
     or None: the fit's sums of squares would overflow on such values."""
-    # Largest and smallest rather than the largest magnitude: no |X| copy of the data.
-    largest = np.maximum(X.max(axis=0, initial=-np.inf), -X.min(axis=0, initial=np.inf))
+    largest = largest_magnitude(X)
     big = largest > LARGEST_VALUE
     if not big.any():
         return None
     j = int(np.argmax(big))
     return j, float(largest[j])
+
+
+def largest_magnitude(X: np.ndarray) -> np.ndarray:
+    """Each column's largest absolute value (-inf for no rows), read as its largest
+    and smallest value: no |X| copy of the data."""
+    return np.maximum(X.max(axis=0, initial=-np.inf), -X.min(axis=0, initial=np.inf))
 
 
 def check_magnitude(X: np.ndarray) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .io import DataError
-from .prepare import too_large
+from .prepare import largest_magnitude, too_large
 
 
 def scaling(X):
@@ -24,7 +24,7 @@ def scaling(X):
 
 
 def _top(X):
-    top = np.abs(X).max(axis=0)
+    top = largest_magnitude(X)
     return np.where(top > 0, top, 1.0)
 
 
@@ -43,7 +43,7 @@ def dataset_scaling(dataset, progress):
     with progress.track("Scaling", dataset.known_rows()) as advance:
         tops, n_chunks = [], 0
         for X in dataset.chunks():
-            tops.append(np.abs(X).max(axis=0))
+            tops.append(largest_magnitude(X))
             n_chunks += 1
             advance(X.shape[0])
     if n_chunks == 1:
