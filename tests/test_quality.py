@@ -334,7 +334,7 @@ def test_touching_gaussian_blobs_in_three_features_stay_apart(random_state, k):
     # In these draws one piece of the outer ring (about 120 rows) is left apart.
     pytest.param(seed, marks=pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
                                                reason="a piece of the outer ring stays apart"))
-    if seed in (1, 3, 5) else seed
+    if seed in (1, 3) else seed
     for seed in range(6)
 ])
 def test_concentric_rings_are_two_clusters(seed):
@@ -377,12 +377,18 @@ def uniform_shapes(rng):
     return np.vstack(X), np.array(y)
 
 
-@pytest.mark.parametrize("seed", [70, 1019])
-def test_uniform_shapes_in_five_features_are_one_cluster_each(seed):
+@pytest.mark.parametrize("seed, features", [
     # 2-means cuts a uniform ball or box into flat pieces; the join of flat strokes
     # reads density in five features at this size (2,000-6,000 rows), and joins them.
+    (70, 5), (1019, 5),
+    # A square or disc of 200-400 rows is cut in pieces of about a hundred rows; each
+    # passes as a Gaussian for want of rows, and "two Gaussians whose union is not one"
+    # kept them apart.  Read together, they are not two Gaussians.
+    (65, 2), (1010, 2),
+])
+def test_uniform_shapes_are_one_cluster_each(seed, features):
     X, truth = uniform_shapes(np.random.default_rng([seed, 4]))
-    assert X.shape[1] == 5
+    assert X.shape[1] == features
     labels = PPP().fit(X).labels_
     assert adjusted_rand_score(truth, labels) == 1.0
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .prepare import weighted_quantile
-from .one_gaussian import core_looks_gaussian, looks_gaussian
+from .one_gaussian import core_looks_gaussian, looks_gaussian, whitened_together
 from .validate import axis_evidence, dip_test, full_evidence, unimodal_gain
 
 
@@ -233,6 +233,28 @@ def with_rounding(spread, rounding, shape):
         # Contiguous, not a broadcast view: BLAS takes no zero strides (3x slower).
         spread = np.zeros(shape)
     return spread + rounding
+
+
+def two_gaussians(X, w, parts, reduced, sample) -> bool:
+    """Whether the rows ``parts`` (masks or index arrays) are each one Gaussian, read
+    with the power of their union: each passes :func:`not_one_gaussian`, and their
+    rows, each whitened by its own Gaussian, are one Gaussian sample together.
+
+    The merge step keeps two clusters apart on this claim where their union is not
+    one Gaussian.  Each part alone has fewer rows than the union whose test it
+    answers: a uniform square's halves of a hundred rows each pass as Gaussians while
+    the square fails, and its pieces stayed apart as "two Gaussians".
+    """
+    if not all(gaussian_parts(X, w, parts, reduced, sample)):
+        return False
+    samples = []
+    for members in parts:
+        # On representatives gaussian_parts has read their sampled rows: there are some.
+        rows = rows_of(sample, members) if reduced else None
+        samples.append(_checked_rows(X[members], w[members]) if rows is None
+                       else _checked_rows(rows, np.ones(rows.shape[0])))
+    together = whitened_together(samples)
+    return together is None or looks_gaussian(*_checked_rows(*together), GAUSSIAN_LEVEL)
 
 
 def gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:

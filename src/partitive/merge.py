@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of
+from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of, two_gaussians
 from .density import Density
 from .isolation import SEAM_ISOLATION
 from .refine import nearest_center, refine, weighted_centers
@@ -127,11 +127,12 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     )
     # The guards that keep one skewed cluster whole also merged real clusters that
     # touch through a bridge of points: two that are each one Gaussian, with a union
-    # that is not, are two clusters.
+    # that is not, are two clusters (each read with the union's power, or the small
+    # pieces of one flat shape would pass as Gaussians).
     if not distinct and dbic > 0 and not small:
         distinct = not_one_gaussian(
             Xp, wp, rule.reduced, rows_of(sample, in_pair)
-        ) and all(gaussian_parts(X, w, (part_a, part_b), rule.reduced, sample))
+        ) and two_gaussians(X, w, (part_a, part_b), rule.reduced, sample)
     # Empty space between the two, along the line through their centres, is a valley
     # however few points either holds: a far small group is a cluster, whatever the
     # tests' power on it.
@@ -171,7 +172,7 @@ def _blobs_inside(X, w, density, a, b, level, isolation) -> bool:
     joined at ``level``, stay apart as blobs: two Gaussians with a valley between
     them, or one whose core is a Gaussian's beside a seam that the group's isolation
     does not dwarf (less than SEAM_ISOLATION times the seam's depth)."""
-    if density.valley(a, b, level) and all(gaussian_parts(X, w, (a, b), False, None)):
+    if density.valley(a, b, level) and two_gaussians(X, w, (a, b), False, None):
         return True
     return isolation < SEAM_ISOLATION * density.depth(a, b, level) and (
         has_gaussian_core(X, w, a) or has_gaussian_core(X, w, b)

@@ -169,6 +169,17 @@ def _skewness(Z, p) -> float:
     return float((third * third).sum())
 
 
+def whitened_together(samples):
+    """The weighted samples ``(X, w)``, each centred and whitened by its own Gaussian
+    (in its leading principal axes), stacked: ``(Z, w)``; None where they span
+    different numbers of dimensions.  If each sample is one Gaussian, Z is one
+    standard Gaussian sample."""
+    whitened = [_whitened(X, w / w.sum(), X) for X, w in samples]
+    if len({q for _, q in whitened}) > 1:
+        return None
+    return np.vstack([Z for Z, _ in whitened]), np.concatenate([w for _, w in samples])
+
+
 def _whitened(Xfit, p, X):
     """X centred and whitened by the weighted points Xfit, in their leading principal axes."""
     from .pca import leading_axes
