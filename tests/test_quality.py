@@ -393,6 +393,35 @@ def test_uniform_shapes_are_one_cluster_each(seed, features):
     assert adjusted_rand_score(truth, labels) == 1.0
 
 
+def groups_in_noise(rng):
+    """2-4 groups of 20-60 points in a sparse uniform background (label 0, 25-100 %
+    as many points, spread 4 wider): the recipe of the families' groups in noise."""
+    k, centres = rng.integers(2, 5), []
+    box = (k ** 0.5) * (2 + 1.5) * 1.6
+    while len(centres) < k:
+        c = rng.uniform(0, box, size=2)
+        if all(np.linalg.norm(c - o) >= 2 + 1.5 for o in centres):
+            centres.append(c)
+    centres = np.array(centres)
+    X, y = [], []
+    for i in range(k):
+        n = rng.integers(20, 61)
+        X.append(centres[i] + 0.35 * rng.standard_normal((n, 2)))
+        y += [i + 1] * n
+    m = int(len(y) * rng.uniform(0.25, 1.0))
+    X.append(rng.uniform(centres.min(0) - 4, centres.max(0) + 4, size=(m, 2)))
+    return np.vstack(X), np.array(y + [0] * m)
+
+
+def test_groups_in_noise_stay_apart_through_the_mixtures_merges():
+    # Two groups, each with the noise around it, widen their Gaussians until one
+    # Gaussian of both costs less BIC than two; a valley of density lies between them.
+    X, y = groups_in_noise(np.random.default_rng([1003, 12]))
+    model = PPP().fit(X)
+    groups = y > 0
+    assert adjusted_rand_score(y[groups], model.labels_[groups]) == 1.0
+
+
 @pytest.mark.parametrize("seed", [1, 9])
 def test_two_overlapping_gaussians_in_one_feature_are_two_clusters(seed):
     # Three deviations apart: the dip reads two modes.  Both halves are flat in one

@@ -32,10 +32,12 @@ def leaf_order(nodes) -> list[int]:
     return out
 
 
-def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pieces=None):
+def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pieces=None, density=None):
     """The lowest-BIC mixture from the partition, with (if ``merge``) components merged
-    while the whole mixture's BIC prefers it; every row's most probable cluster and
-    its posterior probability; the clusters' leaves; and the merges made.
+    while the whole mixture's BIC prefers it, unless they are kept apart
+    (:func:`_kept_apart`, ``density`` the rows' :class:`partitive.density.Density`);
+    every row's most probable cluster and its posterior probability; the clusters'
+    leaves; and the merges made.
 
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
@@ -55,7 +57,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     merges = []
     if merge and not grouped:
-        mixture, merged = merge_components(X, w, mixture, spread, sample_size, _deep_dip(X, w, spread, rule))
+        mixture, merged = merge_components(X, w, mixture, spread, sample_size, _kept_apart(X, w, spread, rule, density))
         groups = list(groups)
         for i, j, dbic in merged:
             merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
@@ -65,18 +67,25 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     return mixture, labels, posterior, groups, merges
 
 
-def _deep_dip(X, w, spread, rule):
-    """Whether two components' most probable rows (masks ``a``, ``b``) have a dip on
-    the line through their means deeper than any cut through one blob makes."""
+def _kept_apart(X, w, spread, rule, density):
+    """Whether two components' most probable rows (masks ``a``, ``b``) are two clusters
+    whatever the BIC says, as the merge step keeps apart a pair that one Gaussian
+    describes better: a dip on the line through their means deeper than any cut
+    through one blob makes, or, where density is read and on rows, a valley of
+    density between them (groups in noise, which widens each group's Gaussian until
+    one Gaussian of two groups and their noise costs less).
+    """
 
-    def deep(a, b, direction):
+    def apart(a, b, direction):
         pair = a | b
         norm = np.linalg.norm(direction)
         if norm == 0 or not a.any() or not b.any():
             return False
-        return rule.deep_dip(X[pair], w[pair], direction / norm, None if spread is None else spread[pair])
+        if rule.deep_dip(X[pair], w[pair], direction / norm, None if spread is None else spread[pair]):
+            return True
+        return density is not None and not rule.reduced and density.valley_between(a, b)
 
-    return deep
+    return apart
 
 
 def _alive(X, w, mixture, groups):

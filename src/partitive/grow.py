@@ -44,6 +44,7 @@ import numpy as np
 
 from .judge import MIXTURE_POINTS_PER_DIM, Rule, RowSample, gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
 from .assemble import assemble, fit_gaussians, leaf_order, node_variance
+from .density import Density
 from .merge import drop_empty, merge_pieces
 from .prepare import HIGH_D_FROM, PRINCIPAL_AXES, canonical_rows, grid_rounding, principal_axes
 from .refine import MAX_STRAY_CUTS, refine_past_strays
@@ -229,13 +230,15 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     groups = [(i,) for i in leaves]
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
-    merges, pieces = [], None
+    merges, pieces, density = [], None, None
     if n_clusters is None:
+        density = Density(Xu, wu, min_cluster_size)
         labels, centers, groups, merges, pieces = merge_pieces(
-            Xu, wu, su, labels, centers, groups, rule, min_cluster_size, rows
+            Xu, wu, su, labels, centers, groups, rule, min_cluster_size, density, rows
         )
     mixture, labels, posterior, groups, mixture_merges = fit_gaussians(
-        Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None, pieces=pieces
+        Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None, pieces=pieces,
+        density=density,
     )
     merges += mixture_merges
     tree, labels = assemble(

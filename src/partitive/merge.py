@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of, two_gaussians
-from .density import Density
 from .isolation import SEAM_ISOLATION
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
@@ -26,9 +25,10 @@ from .tree import Merge
 
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
-def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, sample=None):
+def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, density, sample=None):
     """Merge neighbouring clusters that are one cluster; the clusters, their centres,
-    leaves and merges, and each row's piece with each piece's cluster.
+    leaves and merges, and each row's piece with each piece's cluster.  ``density``:
+    the rows' :class:`partitive.density.Density`.
 
     A cluster joined from flat pieces by density keeps its pieces: Lloyd refines their
     centres, not one centre of the whole (which would cut a ring or a stroke by the
@@ -36,7 +36,6 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
     Gaussian.  Two one-piece clusters merged by the pair tests become one piece.
     """
     merges = []
-    density = Density(X, w, min_cluster_size)
     pieces = [c[None] for c in centers]
     # A pair's judgement is a function of its rows and direction alone: pairs that no
     # merge or Lloyd step touched are not judged again in the next round.
