@@ -1,10 +1,12 @@
-"""Density read from each row's neighbours, for the merge step's joins.
+"""Density read from each row's neighbours, for the merge step's joins and valleys.
 
 Two joins (docs/method.md, "Shapes made of flat strokes" and "Isolated groups"):
 flat pieces of one shape that rows as dense as they are join (:meth:`Density.one_shape`),
 and parts of a group isolated from the rest (:mod:`partitive.isolation`) unless they
 are blobs, with a valley between them (:meth:`Density.valley`) or a seam deep beside
-the group's isolation (:meth:`Density.depth`, :meth:`Density.isolation`).  Rows are
+the group's isolation (:meth:`Density.depth`, :meth:`Density.isolation`); and the
+valley that keeps two clusters apart whatever one Gaussian's BIC says, in the merge
+step and in the mixture's component merges (:meth:`Density.valley_between`).  Rows are
 joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
 k-d tree), where that search is cheap (DENSITY_SEARCH_BUDGET).
 """
@@ -39,8 +41,10 @@ LOCAL_DENSITY = 0.5
 #: shows apart though rows join them in the space, and in one feature that line is
 #: the space, where the dip has read the density already.
 DENSITY_SEARCH_BUDGET = 50_000 * 2**4
-#: Two Gaussians in an isolated group stay apart where they join only at less than this
-#: share of the density of the sparser one's densest tenth: a valley.
+#: Two clusters join at a valley where they join only at less than this share of the
+#: density of the sparser one's densest tenth: two Gaussians in an isolated group stay
+#: apart there, and so do two clusters that one Gaussian describes better (groups in
+#: noise).
 VALLEY = 0.3
 
 

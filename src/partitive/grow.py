@@ -20,14 +20,15 @@ docs/design/ the evidence):
 3. **Merge** (:mod:`partitive.merge`): neighbouring clusters whose union is one cluster by the same test (its
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.  Two clusters that are
-   each one Gaussian, with a union that is not, stay apart.  In few features, two flat
+   each one Gaussian (read with their union's power), with a union that is not, stay
+   apart.  In few features, two flat
    clusters joined by rows as dense as they are (pieces of one shape made of strokes,
    which project as separate modes) are merged.
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
-   join; :mod:`partitive.mixture`, :mod:`partitive.assemble`); every point goes to
-   its most probable cluster.
+   join; :mod:`partitive.mixture`, :mod:`partitive.assemble`), unless a deep dip or a
+   valley of density separates them; every point goes to its most probable cluster.
 
 Rows are first put in a canonical order with exact duplicates merged into weights, so
 the result cannot depend on row order, and duplicating a row is the same as doubling

@@ -235,10 +235,12 @@ def with_rounding(spread, rounding, shape):
     return spread + rounding
 
 
-def two_gaussians(X, w, parts, reduced, sample) -> bool:
+def each_one_gaussian(X, w, parts, reduced, sample) -> bool:
     """Whether the rows ``parts`` (masks or index arrays) are each one Gaussian, read
-    with the power of their union: each passes :func:`not_one_gaussian`, and their
-    rows, each whitened by its own Gaussian, are one Gaussian sample together.
+    with the power of their union: none is :func:`not_one_gaussian`, and their rows,
+    each whitened by its own Gaussian (its strays set aside as the check does), are
+    one Gaussian sample together.  Parts that span different numbers of dimensions
+    cannot be read together; for them the first condition alone answers.
 
     The merge step keeps two clusters apart on this claim where their union is not
     one Gaussian.  Each part alone has fewer rows than the union whose test it

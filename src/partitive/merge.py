@@ -4,8 +4,8 @@ Each cluster and its nearest neighbours (by centre) are tested as a pair by the 
 of growth (:class:`partitive.judge.Rule`) on the line through their centres; a pair
 that is one cluster is merged, most unimodal first, and Lloyd refines the partition
 again, until every neighbouring pair is distinct.  Two clusters that are each one
-Gaussian with a union that is not stay apart, as do two with empty space between
-them; in few features, flat pieces joined by rows as dense as they are (strokes of one
+Gaussian (read together: :func:`partitive.judge.each_one_gaussian`) with a union that
+is not stay apart, as do two with empty space between them; in few features, flat pieces joined by rows as dense as they are (strokes of one
 shape) are merged, and so are parts of a group isolated from the rest, unless they are
 blobs: two Gaussians with a valley between them, or a Gaussian core beside a seam the
 group's isolation does not dwarf (:mod:`partitive.density`).  Evidence:
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of, two_gaussians
+from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of, each_one_gaussian
 from .isolation import SEAM_ISOLATION
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
@@ -131,7 +131,7 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     if not distinct and dbic > 0 and not small:
         distinct = not_one_gaussian(
             Xp, wp, rule.reduced, rows_of(sample, in_pair)
-        ) and two_gaussians(X, w, (part_a, part_b), rule.reduced, sample)
+        ) and each_one_gaussian(X, w, (part_a, part_b), rule.reduced, sample)
     # Empty space between the two, along the line through their centres, is a valley
     # however few points either holds: a far small group is a cluster, whatever the
     # tests' power on it.
@@ -171,7 +171,7 @@ def _blobs_inside(X, w, density, a, b, level, isolation) -> bool:
     joined at ``level``, stay apart as blobs: two Gaussians with a valley between
     them, or one whose core is a Gaussian's beside a seam that the group's isolation
     does not dwarf (less than SEAM_ISOLATION times the seam's depth)."""
-    if density.valley(a, b, level) and two_gaussians(X, w, (a, b), False, None):
+    if density.valley(a, b, level) and each_one_gaussian(X, w, (a, b), False, None):
         return True
     return isolation < SEAM_ISOLATION * density.depth(a, b, level) and (
         has_gaussian_core(X, w, a) or has_gaussian_core(X, w, b)

@@ -171,13 +171,22 @@ def _skewness(Z, p) -> float:
 
 def whitened_together(samples):
     """The weighted samples ``(X, w)``, each centred and whitened by its own Gaussian
-    (in its leading principal axes), stacked: ``(Z, w)``; None where they span
-    different numbers of dimensions.  If each sample is one Gaussian, Z is one
-    standard Gaussian sample."""
-    whitened = [_whitened(X, w / w.sum(), X) for X, w in samples]
+    (in its leading principal axes, fitted to its points inside the stray ellipsoid
+    as :func:`looks_gaussian` fits them, its strays left out), stacked: ``(Z, w)``;
+    None where they span different numbers of dimensions or one is too small to
+    test.  If each sample is one Gaussian, Z is one standard Gaussian sample: a few
+    far rows would otherwise widen their sample's fit and make it two scales."""
+    whitened, weights = [], []
+    for X, w in samples:
+        mardia = _mardia(X, w)
+        if mardia is None:
+            return None
+        inside = mardia[2]
+        whitened.append(_whitened(X[inside], w[inside] / w[inside].sum(), X[inside]))
+        weights.append(w[inside])
     if len({q for _, q in whitened}) > 1:
         return None
-    return np.vstack([Z for Z, _ in whitened]), np.concatenate([w for _, w in samples])
+    return np.vstack([Z for Z, _ in whitened]), np.concatenate(weights)
 
 
 def _whitened(Xfit, p, X):
