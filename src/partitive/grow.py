@@ -21,9 +21,8 @@ docs/design/ the evidence):
    points alone, projected on the line through the two centres) are merged, then
    refined again, until every neighbouring pair is distinct.  Two clusters that are
    each one Gaussian (read with their union's power), with a union that is not, stay
-   apart.  In few features, two flat
-   clusters joined by rows as dense as they are (pieces of one shape made of strokes,
-   which project as separate modes) are merged.
+   apart.  In few features, two flat clusters joined by rows as dense as they are
+   (pieces of one shape made of strokes, which project as separate modes) are merged.
 4. **Fit the clusters' Gaussians**: a Gaussian mixture is fitted by EM from the merged
    partition, its covariance structure chosen by BIC, and its components merged while
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can

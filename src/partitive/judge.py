@@ -188,11 +188,18 @@ def not_one_gaussian(X, w, reduced=False, rows=None) -> bool:
     sample of the rows (averaging shrinks the tails), so for them the test runs on
     ``rows``, a sample of the rows they stand for; without one it is not made.
     """
+    checked = _checked_sample(X, w, reduced, rows)
+    return checked is None or not looks_gaussian(*checked, GAUSSIAN_LEVEL)
+
+
+def _checked_sample(X, w, reduced, rows):
+    """The rows the one-Gaussian check reads, at most GAUSSIAN_CHECK_ROWS of them: on
+    representatives ``rows``, a sample of the rows they stand for (None without one)."""
     if reduced:
         if rows is None:
-            return True
+            return None
         X, w = rows, np.ones(rows.shape[0])
-    return not looks_gaussian(*_checked_rows(X, w), GAUSSIAN_LEVEL)
+    return _checked_rows(X, w)
 
 
 def _checked_rows(X, w):
@@ -247,14 +254,12 @@ def each_one_gaussian(X, w, parts, reduced, sample) -> bool:
     answers: a uniform square's halves of a hundred rows each pass as Gaussians while
     the square fails, and its pieces stayed apart as "two Gaussians".
     """
-    if not all(gaussian_parts(X, w, parts, reduced, sample)):
-        return False
     samples = []
     for members in parts:
-        # On representatives gaussian_parts has read their sampled rows: there are some.
-        rows = rows_of(sample, members) if reduced else None
-        samples.append(_checked_rows(X[members], w[members]) if rows is None
-                       else _checked_rows(rows, np.ones(rows.shape[0])))
+        checked = _checked_sample(X[members], w[members], reduced, rows_of(sample, members))
+        if checked is None or not looks_gaussian(*checked, GAUSSIAN_LEVEL):
+            return False
+        samples.append(checked)
     together = whitened_together(samples)
     return together is None or looks_gaussian(*_checked_rows(*together), GAUSSIAN_LEVEL)
 

@@ -5,19 +5,19 @@ of growth (:class:`partitive.judge.Rule`) on the line through their centres; a p
 that is one cluster is merged, most unimodal first, and Lloyd refines the partition
 again, until every neighbouring pair is distinct.  Two clusters that are each one
 Gaussian (read together: :func:`partitive.judge.each_one_gaussian`) with a union that
-is not stay apart, as do two with empty space between them; in few features, flat pieces joined by rows as dense as they are (strokes of one
-shape) are merged, and so are parts of a group isolated from the rest, unless they are
-blobs: two Gaussians with a valley between them, or a Gaussian core beside a seam the
-group's isolation does not dwarf (:mod:`partitive.density`).  Evidence:
-docs/design/pipeline.md, docs/design/flat-strokes.md and
-docs/design/isolated-groups.md.
+is not stay apart, as do two with empty space between them; in few features, flat
+pieces joined by rows as dense as they are (strokes of one shape) are merged, and so
+are parts of a group isolated from the rest, unless they are blobs: two Gaussians
+with a valley between them, or a Gaussian core beside a seam the group's isolation
+does not dwarf (:mod:`partitive.density`).  Evidence: docs/design/pipeline.md,
+docs/design/flat-strokes.md and docs/design/isolated-groups.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .judge import gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of, each_one_gaussian
+from .judge import each_one_gaussian, gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of
 from .isolation import SEAM_ISOLATION
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge

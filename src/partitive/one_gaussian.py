@@ -108,19 +108,14 @@ def _mardia(X, w):
     """
     from scipy.stats import chi2, norm
 
-    inside = np.ones(X.shape[0], dtype=bool)
-    for attempt in range(STRAY_REFITS):
-        W = float(w[inside].sum())
-        p = w[inside] / W
-        Z, q = _whitened(X[inside], p, X)
-        if q == 0 or W <= q + 2:
-            return None
-        now = (Z * Z).sum(axis=1) < chi2.ppf(1 - STRAY_LEVEL, q)
-        if w[~now].sum() * (1 / STRAY_SHARE) > w.sum():
-            return 0.0, 0.0, now, q
-        if (now == inside).all() or attempt == STRAY_REFITS - 1:
-            break
-        inside = now
+    fit = _stray_fit(X, w)
+    if fit is None:
+        return None
+    inside, Z, q = fit
+    if inside is None:
+        return 0.0, 0.0, None, q
+    W = float(w[inside].sum())
+    p = w[inside] / W
     Z = Z[inside]
     b1 = _skewness(Z, p)
     correction = (q + 1) * (W + 1) * (W + 3) / (W * ((W + 1) * (q + 1) - 6))
@@ -129,6 +124,29 @@ def _mardia(X, w):
     expected = q * (q + 2) * (W - 1) / (W + 1) * _truncated_kurtosis(q)
     kurtosis_z = (p @ (m * m) - expected) / np.sqrt(8 * q * (q + 2) / W)
     return float(skew_p), float(2 * norm.sf(abs(kurtosis_z))), inside, q
+
+
+def _stray_fit(X, w):
+    """The Gaussian of the points inside its own 1 - STRAY_LEVEL ellipsoid, refitted
+    up to STRAY_REFITS times: ``(inside, Z, q)``, ``Z`` every point whitened by it in
+    its q leading principal axes and ``inside`` its points, or None in their place
+    where more than STRAY_SHARE of the weight lies outside (not a few strays); None
+    where too few points to fit it."""
+    from scipy.stats import chi2
+
+    inside = np.ones(X.shape[0], dtype=bool)
+    for attempt in range(STRAY_REFITS):
+        W = float(w[inside].sum())
+        Z, q = _whitened(X[inside], w[inside] / W, X)
+        if q == 0 or W <= q + 2:
+            return None
+        now = (Z * Z).sum(axis=1) < chi2.ppf(1 - STRAY_LEVEL, q)
+        if w[~now].sum() * (1 / STRAY_SHARE) > w.sum():
+            return None, Z, q
+        if (now == inside).all() or attempt == STRAY_REFITS - 1:
+            break
+        inside = now
+    return inside, Z, q
 
 
 @lru_cache(maxsize=None)
@@ -176,17 +194,18 @@ def whitened_together(samples):
     None where they span different numbers of dimensions or one is too small to
     test.  If each sample is one Gaussian, Z is one standard Gaussian sample: a few
     far rows would otherwise widen their sample's fit and make it two scales."""
-    whitened, weights = [], []
+    whitened, weights, dims = [], [], set()
     for X, w in samples:
-        mardia = _mardia(X, w)
-        if mardia is None:
+        fit = _stray_fit(X, w)
+        if fit is None or fit[0] is None:
             return None
-        inside = mardia[2]
-        whitened.append(_whitened(X[inside], w[inside] / w[inside].sum(), X[inside]))
+        inside, Z, q = fit
+        whitened.append(Z[inside])
         weights.append(w[inside])
-    if len({q for _, q in whitened}) > 1:
+        dims.add(q)
+    if len(dims) > 1:
         return None
-    return np.vstack([Z for Z, _ in whitened]), np.concatenate(weights)
+    return np.vstack(whitened), np.concatenate(weights)
 
 
 def _whitened(Xfit, p, X):
