@@ -1,6 +1,6 @@
 """Growing a partitive tree and turning its leaves into clusters.
 
-Four stages, all deterministic (docs/method.md gives each rule and its reason,
+Five stages, all deterministic (docs/method.md gives each rule and its reason,
 docs/design/ the evidence):
 
 1. **Grow** top-down, largest node first (here; the test is
@@ -28,6 +28,9 @@ docs/design/ the evidence):
    the whole mixture's BIC prefers it (pieces of one cluster that no pair test can
    join; :mod:`partitive.mixture`, :mod:`partitive.assemble`), unless a deep dip or a
    valley of density separates them; every point goes to its most probable cluster.
+5. **Split overlapping Gaussians** (:mod:`partitive.overlap`): on rows, a cluster that
+   the mixture, read through its responsibilities, finds to be two Gaussians is split
+   in two, the mixture refitted and the split recorded in the tree.
 
 Rows are first put in a canonical order with exact duplicates merged into weights, so
 the result cannot depend on row order, and duplicating a row is the same as doubling
@@ -46,6 +49,7 @@ from .judge import MIXTURE_POINTS_PER_DIM, Rule, RowSample, gaussian_parts, not_
 from .assemble import assemble, fit_gaussians, leaf_order, node_variance
 from .density import Density
 from .merge import drop_empty, merge_pieces
+from .overlap import split_overlapping
 from .prepare import HIGH_D_FROM, PRINCIPAL_AXES, canonical_rows, grid_rounding, principal_axes
 from .refine import MAX_STRAY_CUTS, refine_past_strays
 from .split import two_means
@@ -241,6 +245,11 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         density=density,
     )
     merges += mixture_merges
+    if n_clusters is None and not rule.reduced:
+        mixture, labels, posterior, groups, merges = split_overlapping(
+            growth, Xu, wu, su, (mixture, labels, posterior, groups, merges), pieces, covariance_type, rule,
+            density,
+        )
     tree, labels = assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
@@ -280,6 +289,25 @@ class _Growth:
             dbic=None, scores=None, p_value=None,
         )
         self.members[node_id] = idx
+
+    def split_leaf(self, node_id, reason):
+        """Take a leaf's refused 2-means split after all (for ``reason``): its two
+        children, or None where it has no split that leaves rows on both sides."""
+        node = self.nodes[node_id]
+        if node["children"] is not None or node["direction"] is None:
+            return None
+        idx = np.flatnonzero(self.leaf_of == node_id)
+        right = self.X[idx] @ node["direction"] > node["threshold"]
+        if right.all() or not right.any():
+            return None
+        depth = node["depth"] + 1
+        children = (self._add(idx[~right], node_id, depth), self._add(idx[right], node_id, depth))
+        node.update(accepted=True, reason=reason, children=children)
+        for child, side in zip(children, (idx[~right], idx[right])):
+            self.leaf_of[side] = child
+            del self.members[child]
+        self.n_leaves += 1
+        return children
 
     def reopen(self, leaves):
         """Grow again the leaves given as ``{leaf id: its rows' indices}``: after the

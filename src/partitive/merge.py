@@ -160,13 +160,13 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
-            or _blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation)
+            or blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation)
         ):
             distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
 
 
-def _blobs_inside(X, w, density, a, b, level, isolation) -> bool:
+def blobs_inside(X, w, density, a, b, level, isolation) -> bool:
     """Whether parts ``a`` and ``b`` (row masks) of an isolated group of ``isolation``,
     joined at ``level``, stay apart as blobs: two Gaussians with a valley between
     them, or one whose core is a Gaussian's beside a seam that the group's isolation

@@ -65,9 +65,10 @@ class Node:
     accepted : bool
         Whether the split was taken (the node then has children).
     reason : str
-        Why the node is what it is: ``"split"``, ``"one cluster"``, ``"child below
-        min_cluster_size"``, ``"all points identical"``, ``"cluster cap reached"`` or
-        ``"not examined"``.
+        Why the node is what it is: ``"split"``, ``"two Gaussians"`` (a split growth
+        refused, taken where the clusters' mixture found the leaf two overlapping
+        Gaussians), ``"one cluster"``, ``"child below min_cluster_size"``, ``"all
+        points identical"``, ``"cluster cap reached"`` or ``"not examined"``.
     children : tuple of (int, int) or None
         Ids of the two children (child 0 lies on the lower side of the split), or None.
     direction : ndarray of shape (n_features,) or None
