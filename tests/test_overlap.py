@@ -9,7 +9,7 @@ from sklearn.mixture import GaussianMixture
 from partitive import PPP
 from partitive.datasets import two_gaussians as two_gaussian_data
 from partitive.mixture import COVARIANCE_TYPES
-from partitive.overlap import anderson_darling, two_gaussians
+from partitive.overlap import anderson_darling, overlapping_pair
 
 
 def one_shape(kind, d, n, seed):
@@ -32,7 +32,7 @@ def one_shape(kind, d, n, seed):
 @pytest.mark.parametrize("seed, d, separation", [(0, 1, 2.5), (1, 2, 2.5), (2, 4, 2.5), (3, 8, 3.0), (4, 16, 2.5)])
 def test_two_overlapping_gaussians_are_read_as_two(seed, d, separation):
     X, y = two_gaussian_data(seed, d, separation)
-    mixture = two_gaussians(X, np.ones(len(X)), COVARIANCE_TYPES)
+    mixture = overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES)
     assert mixture is not None
     assert adjusted_rand_score(y, mixture.predict(X)) > 0.5
 
@@ -47,12 +47,26 @@ def test_one_shape_of_enough_rows_is_not_two_gaussians(kind, d, n):
         pytest.skip("a ball or bar in one feature is the box")
     for seed in range(3):
         X = one_shape(kind, d, n, seed)
-        assert two_gaussians(X, np.ones(n), COVARIANCE_TYPES) is None
+        assert overlapping_pair(X, np.ones(n), COVARIANCE_TYPES) is None
 
 
 def test_too_few_rows_are_never_two_gaussians():
     X, _ = two_gaussian_data(5, 2, 4.0, n=400)
-    assert two_gaussians(X, np.ones(len(X)), COVARIANCE_TYPES) is None
+    assert overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES) is None
+    assert overlapping_pair(X, np.zeros(len(X)), COVARIANCE_TYPES) is None
+    # Rows of weight 10 are still 400 rows.
+    assert overlapping_pair(X, np.full(len(X), 10.0), COVARIANCE_TYPES) is None
+
+
+def test_rows_of_other_clusters_do_not_crowd_a_clusters_own_out():
+    # Every row has some responsibility for every cluster: far rows with a negligible
+    # share are not read, however many.
+    X, y = two_gaussian_data(1, 4, 3.0)
+    far = np.random.default_rng(0).standard_normal((40_000, 4)) + 100.0
+    r = np.r_[np.ones(len(X)), np.full(len(far), 1e-30)]
+    mixture = overlapping_pair(np.vstack([X, far]), r, COVARIANCE_TYPES)
+    assert mixture is not None
+    assert adjusted_rand_score(y, mixture.predict(X)) > 0.5
 
 
 def test_anderson_darling_of_weighted_rows():
@@ -90,6 +104,17 @@ def test_overlapping_gaussians_are_two_clusters_as_good_as_told_k(seed, d, separ
     leaves = [set(c.leaves) for c in model.tree_.clusters]
     assert not leaves[0] & leaves[1]
     np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_a_split_taken_for_two_gaussians_is_recorded_as_such():
+    X, _ = two_gaussian_data(2, 4, 2.5, spherical=True)
+    tree = PPP().fit(X).tree_
+    root = tree.nodes[0]
+    assert root.accepted and root.reason == "two Gaussians"
+    # Growth refused it: its scores are no evidence of a most separable split.
+    assert tree.most_separable is None
+    assert "-> two Gaussians" in str(tree)
+    assert {leaf for c in tree.clusters for leaf in c.leaves} == set(root.children)
 
 
 def test_the_lumps_of_one_isolated_cloud_are_not_split_as_two_gaussians():

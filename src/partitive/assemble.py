@@ -133,7 +133,8 @@ def assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, fe
                 "scores": None if n["scores"] is None else tuple(n["scores"])})
         for n in nodes
     ]
-    accepted = [n for n in tree_nodes if n.accepted and n.scores is not None]
+    # Growth's own splits: a split taken later (two Gaussians) carries the refused test's scores.
+    accepted = [n for n in tree_nodes if n.accepted and n.reason == "split" and n.scores is not None]
     most_separable = (
         max(accepted, key=lambda n: (min(n.scores), n.dbic, -n.id)).id if accepted else None
     )

@@ -290,20 +290,35 @@ class _Growth:
         )
         self.members[node_id] = idx
 
-    def split_leaf(self, node_id, reason):
-        """Take a leaf's refused 2-means split after all (for ``reason``): its two
-        children, or None where it has no split that leaves rows on both sides."""
+    def leaf_split(self, node_id):
+        """The rows of each side of a leaf's refused 2-means split, or None where it has
+        none, the cluster cap is reached or a side would weigh less than
+        ``min_cluster_size``."""
         node = self.nodes[node_id]
         if node["children"] is not None or node["direction"] is None:
+            return None
+        if self.cap is not None and self.n_leaves >= self.cap:
             return None
         idx = np.flatnonzero(self.leaf_of == node_id)
         right = self.X[idx] @ node["direction"] > node["threshold"]
         if right.all() or not right.any():
             return None
+        sides = (idx[~right], idx[right])
+        if min(self.w[side].sum() for side in sides) < self.examined.min_cluster_size:
+            return None
+        return sides
+
+    def split_leaf(self, node_id, reason):
+        """Take a leaf's refused 2-means split after all (:meth:`leaf_split`), for
+        ``reason``: its two children, or None."""
+        sides = self.leaf_split(node_id)
+        if sides is None:
+            return None
+        node = self.nodes[node_id]
         depth = node["depth"] + 1
-        children = (self._add(idx[~right], node_id, depth), self._add(idx[right], node_id, depth))
+        children = tuple(self._add(side, node_id, depth) for side in sides)
         node.update(accepted=True, reason=reason, children=children)
-        for child, side in zip(children, (idx[~right], idx[right])):
+        for child, side in zip(children, sides):
             self.leaf_of[side] = child
             del self.members[child]
         self.n_leaves += 1

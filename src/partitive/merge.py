@@ -87,7 +87,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         pieces = [centers[c][None] if p is None or len(p) == 1 else p for c, p in enumerate(pieces)]
         labels, centers, groups, pieces = drop_empty(labels, centers, groups, w, pieces)
         labels, centers, pieces = _refine_pieces(X, w, centers, pieces)
-    return labels, centers, groups, merges, _compact(piece_of, owner, w)
+    return labels, centers, groups, merges, compact_pieces(piece_of, owner, w)
 
 
 def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
@@ -216,7 +216,7 @@ def _refine_pieces(X, w, centers, pieces):
     return labels, centers, np.split(piece_centers, bounds)
 
 
-def _compact(piece_of, owner, w):
+def compact_pieces(piece_of, owner, w):
     """Pieces without weight dropped: (each row's piece, each piece's cluster)."""
     alive = np.flatnonzero(np.bincount(piece_of, weights=w, minlength=owner.size) > 0)
     remap = np.full(owner.size, -1)

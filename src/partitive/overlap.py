@@ -9,7 +9,7 @@ component wherever the mixture is the data's law (the weights turn the mixture's
 density into the component's), so each component can be checked as one Gaussian as
 it is, without the truncation of a hard side.
 
-:func:`two_gaussians` asks it of one cluster: a two-component mixture that fits the
+:func:`overlapping_pair` asks it of one cluster: a two-component mixture that fits the
 cluster, where one Gaussian does not.  :func:`split_overlapping`, the last stage of a
 fit on rows (:mod:`partitive.grow`), asks it of every cluster of the mixture, splits
 those that are two, where density does not read them as flat or as one isolated
@@ -23,21 +23,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 from scipy.stats import norm
 
 from .assemble import fit_gaussians
-from .judge import GAUSSIAN_CHECK_ROWS, GAUSSIAN_LEVEL, with_rounding
-from .merge import blobs_inside
+from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
+from .merge import blobs_inside, compact_pieces
 from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge
 from .one_gaussian import looks_gaussian
 from .split import two_means
 
 #: The check needs this many rows (effective: (sum r)^2 / sum r^2): with fewer a
-#: uniform box, disc or bar of 1-3 features fits two Gaussians as well as two
-#: Gaussians do (in 1 to 5 of 10 draws of 300 rows; none from 600 rows on, in 1-10
-#: features).
-MIN_WEIGHT = 600
+#: uniform box, disc or bar of one to three features fits two Gaussians as well as
+#: two Gaussians do (docs/design/overlapping-gaussians.md).
+MIN_ROWS = 600
+#: Rows whose share in the cluster is below this fraction of the largest are not read:
+#: every row has some responsibility for every cluster, and far rows would crowd the
+#: cluster's own out of the rows fitted.
+SHARE_FLOOR = 1e-3
 #: EM reads at most this many of the cluster's rows (every k-th): the BIC's gain
 #: grows with the rows, and two Gaussians in many features need thousands to pay
 #: for their covariances.
@@ -48,35 +52,37 @@ FIT_ROWS = 10_000
 #: centre, which is no partition of it.
 SEPARATION = 2.0
 #: The mixture fits the rows' projections on the line through the two means: their
-#: Anderson-Darling distance from it at most this (two Gaussians' own distance stays
-#: below 0.8 in 99 of 100 draws of 200-4,000 rows).  A cut edge or a flat top that
-#: the components' weights smooth over shows here.
+#: Anderson-Darling distance from it at most this, above what two Gaussians' own
+#: distance from their fitted mixture reaches (measured, as the parameters are fitted
+#: to the same rows).  A cut edge or a flat top that the components' weights smooth
+#: over shows here.
 FIT_DISTANCE = 1.0
 
 
-def two_gaussians(X, r, covariance_types) -> Mixture | None:
+def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     """The two-Gaussian mixture of the rows ``X`` weighted ``r`` (a cluster's rows,
     weighted by their responsibility for it) where it describes them and one Gaussian
     does not; None otherwise.
 
-    Two Gaussians: MIN_WEIGHT rows at least; they are not one Gaussian; EM from their
+    Two Gaussians: MIN_ROWS rows at least; they are not one Gaussian; EM from their
     2-means sides has a lower BIC than one Gaussian (each with the best of
     ``covariance_types``); the means lie SEPARATION deviations apart; the mixture fits
     the projections on the line through them (FIT_DISTANCE); and the rows, whitened by
-    each component and weighted by their responsibility for it, are one Gaussian.  At
-    most FIT_ROWS rows are fitted and GAUSSIAN_CHECK_ROWS checked (every k-th).
+    each component and weighted by their responsibility for it, are one Gaussian.  Of
+    the rows with SHARE_FLOOR of the largest weight or more, at most FIT_ROWS are
+    fitted and GAUSSIAN_CHECK_ROWS checked (every k-th).
     """
-    held = np.flatnonzero(r > 0)
-    held = held[:: -(-held.size // FIT_ROWS)]
-    X, r = X[held], r[held]
+    if not r.max(initial=0.0) > 0:
+        return None
+    read = np.flatnonzero(r >= SHARE_FLOOR * r.max())
+    read = read[:: -(-read.size // FIT_ROWS)]
+    X, r = X[read], r[read]
     n, d = X.shape
     W = float(r.sum())
     # Power comes with rows: a row of weight 10 is one row, not ten.
-    if not W > 0 or W**2 / (r @ r) < MIN_WEIGHT:
+    if W**2 / (r @ r) < MIN_ROWS:
         return None
-    # The checks of one Gaussian read every k-th of these rows, as the judge's do.
-    checked = slice(None, None, -(-n // GAUSSIAN_CHECK_ROWS))
-    if looks_gaussian(X[checked], r[checked], GAUSSIAN_LEVEL):
+    if looks_gaussian(*_checked_rows(X, r), GAUSSIAN_LEVEL):
         return None
     split = two_means(X, r)
     if split is None:
@@ -100,26 +106,23 @@ def two_gaussians(X, r, covariance_types) -> Mixture | None:
     covariances = full_covariances(two)
     offset = two.means[1] - two.means[0]
     distance = np.linalg.norm(offset)
-    if distance == 0:
+    if not distance > 0:
         return None
     along = offset / distance
     deviations = np.sqrt(np.einsum("i,kij,j->k", along, covariances, along))
-    if distance < SEPARATION * deviations.mean():
+    if not distance >= SEPARATION * deviations.mean():
         return None
-    t = Xc @ along
     centres = two.means @ along
 
     def cdf(x):
         return sum(two.weights[k] * norm.cdf((x - centres[k]) / deviations[k]) for k in range(2))
 
-    if anderson_darling(t, r, cdf) > FIT_DISTANCE:
+    if not anderson_darling(Xc @ along, r, cdf) <= FIT_DISTANCE:
         return None
-    log_joint = two.log_joint(Xc)
-    resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    shares = two.predict_proba(Xc)
     for k in range(2):
-        Z = np.linalg.solve(np.linalg.cholesky(covariances[k]), (Xc - two.means[k]).T).T
-        weight = r * resp[:, k]
-        if not looks_gaussian(Z[checked], weight[checked], GAUSSIAN_LEVEL):
+        Z = solve_triangular(np.linalg.cholesky(covariances[k]), (Xc - two.means[k]).T, lower=True).T
+        if not looks_gaussian(*_checked_rows(Z, r * shares[:, k]), GAUSSIAN_LEVEL):
             return None
     return replace(two, means=two.means + center)
 
@@ -166,22 +169,22 @@ def anderson_darling(t, w, cdf) -> float:
 
 def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rule, density):
     """The fitted clusters, each that is two overlapping Gaussians split in two
-    (:func:`partitive.overlap.two_gaussians`, read through the mixture's
-    responsibilities), the mixture refitted after each split; ``fitted`` and the
-    result are ``(mixture, labels, posterior, groups, merges)``, ``pieces`` the merge
-    step's ``(each row's piece, each piece's cluster)`` (read where a cluster is a
-    group of pieces) or None.
+    (:func:`overlapping_pair`, read through the mixture's responsibilities) and the
+    mixture refitted by EM after each split; ``fitted`` and the result are ``(mixture,
+    labels, posterior, groups, merges)``, ``pieces`` the merge step's ``(each row's
+    piece, each piece's cluster)`` (read where a cluster is a group of pieces) or None.
 
-    A split stands where the refitted mixture keeps both new clusters, neither merged
-    nor emptied; a shape joined from pieces that splits becomes two Gaussians.  The
-    tree records it: the cluster's leaves go to the side holding most of their rows,
-    and a cluster of one leaf takes that leaf's own 2-means split (reason "two
-    Gaussians").
+    The pair's BIC is read by :func:`overlapping_pair` (as the mixture's merges read
+    it); a split stands where the refit leaves both new clusters rows.  A shape joined
+    from pieces that splits becomes two Gaussians.  The tree records it: the cluster's
+    leaves go to the side holding most of their rows, and a cluster of one leaf takes
+    that leaf's refused 2-means split where its children follow the two sides
+    (reason "two Gaussians"); otherwise the cluster stays whole.
     """
     mixture, labels, posterior, groups, merges = fitted
     if mixture.owner is not None and pieces[1].size != mixture.n_components:
         return fitted  # a cluster was dropped: the pieces no longer match the mixture
-    one = set()  # clusters (their leaves) found to be one
+    whole = set()  # the clusters (their leaves) found to be one
     kinds = COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
     while growth.cap is None or len(groups) < growth.cap:
         if mixture.owner is None:
@@ -190,59 +193,60 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
         found = None
         for c in range(len(groups)):
-            if groups[c] not in one:
-                two = two_gaussians(X, w * resp[:, c], kinds)
-                if two is not None:
-                    found = c, two
+            if groups[c] not in whole:
+                pair = overlapping_pair(X, w * resp[:, c], kinds)
+                if pair is not None:
+                    found = c, pair
                     break
-                one.add(groups[c])
+                whole.add(groups[c])
         if found is None:
             break
-        c, two = found
+        c, pair = found
         piece_of, owner = pieces
         members = np.flatnonzero(owner[piece_of] == c)
-        second = members[two.predict(X[members]) == 1]
-        shares = (w * resp[:, c])[:, None] * two.predict_proba(X)
-        if not _apart_inside(X, w, density, members, second, shares):
-            one.add(groups[c])
-            continue
-        # Cluster c's pieces become its first side, one new piece its second.
-        first_piece = np.flatnonzero(owner == c)[0]
-        trial_piece = np.where(owner[piece_of] == c, first_piece, piece_of)
-        trial_piece[second] = owner.size
-        trial_owner = np.append(owner, len(groups))
-        trial_piece, trial_owner = _compact_pieces(trial_piece, trial_owner, w)
-        # Placeholders for the two new clusters' leaves until the refit keeps both.
-        marks = [(-1,), (-2,)]
-        refit = fit_gaussians(
-            X, w, spread, trial_owner[trial_piece], groups[:c] + [marks[0]] + groups[c + 1:] + [marks[1]],
-            covariance_type, rule, merge=True, pieces=(trial_piece, trial_owner), density=density,
-        )
-        kept = refit[3]
-        if (len(kept) != len(groups) + 1 or not all(m in kept for m in marks)
-                or any(m in merge.leaves for merge in refit[4] for m in marks)):
-            one.add(groups[c])
-            continue
-        sides = _leaves_of_sides(growth, groups[c], members, second)
+        second = members[pair.predict(X[members]) == 1]
+        shares = (w * resp[:, c])[:, None] * pair.predict_proba(X)
+        refit = None
+        if 0 < second.size < members.size and _density_allows(X, w, density, members, second, shares):
+            refit = _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density)
+        sides = None if refit is None else _leaves_of_sides(growth, groups[c], members, second)
         if sides is None:
-            one.add(groups[c])
+            whole.add(groups[c])
             continue
-        mixture, labels, posterior = refit[:3]
-        groups = [sides[marks.index(g)] if g in marks else g for g in kept]
-        merges = merges + refit[4]
-        pieces = (trial_piece, trial_owner)
+        mixture, labels, posterior, pieces = refit
+        groups = groups[:c] + [sides[0]] + groups[c + 1:] + [sides[1]]
     return mixture, labels, posterior, groups, merges
 
 
-def _apart_inside(X, w, density, members, second, shares) -> bool:
-    """Whether the two sides of a cluster (``second``: the rows of ``members`` on the
-    second; ``shares``: each row's weight in either Gaussian) may be two clusters as
-    density reads them (where it is read): neither Gaussian's rows flat (a uniform
-    shape with noise about it fits two Gaussians, its noise their tails; in two
-    features the k-NN density reads the flat top of two overlapping Gaussians so
-    too), and, where they lie in an isolated group, blobs, as the merge step asks of
-    the group's parts (:func:`partitive.merge.blobs_inside`; the lumps of one cloud
-    fit two Gaussians too)."""
+def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density):
+    """The mixture refitted by EM with cluster ``c``'s rows ``second`` as a new last
+    cluster (c's pieces, where it has several, become its other side): ``(mixture,
+    labels, posterior, pieces)``, or None where either side is left without rows."""
+    piece_of, owner = pieces
+    in_c = owner[piece_of] == c
+    trial_piece = np.where(in_c, np.flatnonzero(owner == c)[0], piece_of)
+    trial_piece[second] = owner.size
+    trial_piece, trial_owner = compact_pieces(trial_piece, np.append(owner, len(groups)), w)
+    # The groups only name the clusters here; the caller sets the new ones' leaves.
+    names = [(i,) for i in range(len(groups) + 1)]
+    mixture, labels, posterior, kept, _ = fit_gaussians(
+        X, w, spread, trial_owner[trial_piece], names, covariance_type, rule, merge=False,
+        pieces=(trial_piece, trial_owner), density=density,
+    )
+    if len(kept) != len(names):
+        return None
+    return mixture, labels, posterior, (trial_piece, trial_owner)
+
+
+def _density_allows(X, w, density, members, second, shares) -> bool:
+    """Whether density (where it is read) lets a cluster's two sides (``second``: the
+    rows of ``members`` on the second; ``shares``: each row's weight in either
+    Gaussian) be two clusters: neither Gaussian's rows flat (a uniform shape with noise
+    about it fits two Gaussians, its noise their tails; in two features the k-NN
+    density reads the flat top of two overlapping Gaussians so too), and, where they
+    lie in an isolated group, blobs, as the merge step asks of the group's parts
+    (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two Gaussians
+    too)."""
     if density is None:
         return True
     if any(density.flat(share) for share in shares.T):
@@ -259,36 +263,27 @@ def _apart_inside(X, w, density, members, second, shares) -> bool:
     return not np.isfinite(level) or blobs_inside(X, w, density, a, b, level, isolation)
 
 
-def _compact_pieces(piece_of, owner, w):
-    """Pieces that hold no row dropped and the rest numbered in order."""
-    alive = np.flatnonzero(np.bincount(piece_of, weights=w, minlength=owner.size) > 0)
-    remap = np.full(owner.size, -1)
-    remap[alive] = np.arange(alive.size)
-    return remap[piece_of], owner[alive]
-
-
 def _leaves_of_sides(growth, leaves, members, second):
     """The leaves of a cluster's two sides (``second``: the rows of ``members`` on the
-    second), each leaf on the side holding most of its rows; a cluster of one leaf,
-    or whose leaves all fall on one side, is divided by its largest leaf's 2-means
-    split.  None where that leaf has none."""
+    second), each leaf on the side that holds most of its rows; a cluster of one leaf
+    is divided by that leaf's 2-means split where each child lies mostly on its own
+    side.  None where the sides cannot be told by leaves."""
     on_second = np.zeros(growth.leaf_of.size, dtype=bool)
     on_second[second] = True
-    rows = [members[growth.leaf_of[members] == leaf] for leaf in leaves]
-    share = [growth.w[r[on_second[r]]].sum() / growth.w[r].sum() if r.size else 0.0 for r in rows]
-    first_side = tuple(leaf for leaf, s in zip(leaves, share) if s <= 0.5)
-    second_side = tuple(leaf for leaf, s in zip(leaves, share) if s > 0.5)
-    if first_side and second_side:
-        return first_side, second_side
-    weight = [growth.w[r].sum() for r in rows]
-    largest = leaves[int(np.argmax(weight))]
-    children = growth.split_leaf(largest, "two Gaussians")
-    if children is None:
+
+    def share_on_second(rows):
+        return growth.w[rows[on_second[rows]]].sum() / growth.w[rows].sum() if rows.size else 0.0
+
+    if len(leaves) > 1:
+        shares = [share_on_second(members[growth.leaf_of[members] == leaf]) for leaf in leaves]
+        first_side = tuple(leaf for leaf, s in zip(leaves, shares) if s <= 0.5)
+        second_side = tuple(leaf for leaf, s in zip(leaves, shares) if s > 0.5)
+        return (first_side, second_side) if first_side and second_side else None
+    split = growth.leaf_split(leaves[0])
+    if split is None:
         return None
-    held = [np.flatnonzero(growth.leaf_of == child) for child in children]
-    towards = int(np.argmax([growth.w[r[on_second[r]]].sum() / growth.w[r].sum() for r in held]))
-    to_first, to_second = children[1 - towards], children[towards]
-    rest = tuple(leaf for leaf in leaves if leaf != largest)
-    if second_side:
-        return (to_first,), tuple(sorted(rest + (to_second,)))
-    return tuple(sorted(rest + (to_first,))), (to_second,)
+    low, high = (share_on_second(side) for side in split)
+    if not (low <= 0.5 < high or high <= 0.5 < low):
+        return None
+    children = growth.split_leaf(leaves[0], "two Gaussians")
+    return ((children[0],), (children[1],)) if low <= 0.5 else ((children[1],), (children[0],))

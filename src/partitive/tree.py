@@ -425,7 +425,7 @@ class PartitionTree:
                     f", dip p {n.p_value:.3g}"
                 )
             if n.accepted:
-                text += " -> split"
+                text += f" -> {n.reason}"
             else:
                 text += f" -> leaf ({n.reason}), cluster {cluster_of_leaf.get(n.id, '-')}"
             if n.id == self.most_separable:
