@@ -308,12 +308,9 @@ class _Growth:
             return None
         return sides
 
-    def split_leaf(self, node_id, reason):
-        """Take a leaf's refused 2-means split after all (:meth:`leaf_split`), for
-        ``reason``: its two children, or None."""
-        sides = self.leaf_split(node_id)
-        if sides is None:
-            return None
+    def split_leaf(self, node_id, sides, reason):
+        """Take a leaf's refused 2-means split after all, for ``reason``: ``sides`` are
+        its rows on either side (:meth:`leaf_split`); returns the two children."""
         node = self.nodes[node_id]
         depth = node["depth"] + 1
         children = tuple(self._add(side, node_id, depth) for side in sides)

@@ -186,11 +186,14 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         return fitted  # a cluster was dropped: the pieces no longer match the mixture
     whole = set()  # the clusters (their leaves) found to be one
     kinds = COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
+    rounded = with_rounding(spread, rule.rounding, X.shape)
+    resp = None  # the mixture's responsibilities, read again after each split
     while growth.cap is None or len(groups) < growth.cap:
         if mixture.owner is None:
             pieces = (labels, np.arange(len(groups)))
-        log_joint = mixture.log_joint(X, with_rounding(spread, rule.rounding, X.shape))
-        resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+        if resp is None:
+            log_joint = mixture.log_joint(X, rounded)
+            resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
         found = None
         for c in range(len(groups)):
             if groups[c] not in whole:
@@ -205,15 +208,15 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         piece_of, owner = pieces
         members = np.flatnonzero(owner[piece_of] == c)
         second = members[pair.predict(X[members]) == 1]
-        shares = (w * resp[:, c])[:, None] * pair.predict_proba(X)
         refit = None
-        if 0 < second.size < members.size and _density_allows(X, w, density, members, second, shares):
+        if 0 < second.size < members.size and _density_allows(X, w, resp[:, c], density, members, second, pair):
             refit = _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density)
         sides = None if refit is None else _leaves_of_sides(growth, groups[c], members, second)
         if sides is None:
             whole.add(groups[c])
             continue
         mixture, labels, posterior, pieces = refit
+        resp = None
         groups = groups[:c] + [sides[0]] + groups[c + 1:] + [sides[1]]
     return mixture, labels, posterior, groups, merges
 
@@ -238,18 +241,18 @@ def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, densi
     return mixture, labels, posterior, (trial_piece, trial_owner)
 
 
-def _density_allows(X, w, density, members, second, shares) -> bool:
+def _density_allows(X, w, resp, density, members, second, pair) -> bool:
     """Whether density (where it is read) lets a cluster's two sides (``second``: the
-    rows of ``members`` on the second; ``shares``: each row's weight in either
-    Gaussian) be two clusters: neither Gaussian's rows flat (a uniform shape with noise
-    about it fits two Gaussians, its noise their tails; in two features the k-NN
-    density reads the flat top of two overlapping Gaussians so too), and, where they
-    lie in an isolated group, blobs, as the merge step asks of the group's parts
-    (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two Gaussians
-    too)."""
+    rows of ``members`` on the second; ``resp`` each row's responsibility for the
+    cluster, ``pair`` its two Gaussians) be two clusters: neither Gaussian's rows flat
+    (a uniform shape with noise about it fits two Gaussians, its noise their tails; in
+    two features the k-NN density reads the flat top of two overlapping Gaussians so
+    too), and, where they lie in an isolated group, blobs, as the merge step asks of
+    the group's parts (:func:`partitive.merge.blobs_inside`; the lumps of one cloud
+    fit two Gaussians too)."""
     if density is None:
         return True
-    if any(density.flat(share) for share in shares.T):
+    if any(density.flat(w * resp * share) for share in pair.predict_proba(X).T):
         return False
     b = np.zeros(X.shape[0], dtype=bool)
     b[second] = True
@@ -285,5 +288,5 @@ def _leaves_of_sides(growth, leaves, members, second):
     low, high = (share_on_second(side) for side in split)
     if not (low <= 0.5 < high or high <= 0.5 < low):
         return None
-    children = growth.split_leaf(leaves[0], "two Gaussians")
+    children = growth.split_leaf(leaves[0], split, "two Gaussians")
     return ((children[0],), (children[1],)) if low <= 0.5 else ((children[1],), (children[0],))
