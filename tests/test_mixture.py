@@ -7,6 +7,7 @@ from sklearn.mixture import GaussianMixture
 
 from partitive import PPP, PartitionTree
 from partitive.component_merge import _as_sequential, merge_components
+from partitive.datasets import groups_in_noise
 from partitive.mixture import COVARIANCE_TYPES, fit_mixture
 
 
@@ -226,3 +227,54 @@ def test_a_cluster_of_several_components_has_the_sum_of_their_densities():
     np.testing.assert_allclose(swapped.predict_proba(X), expected[:, ::-1], rtol=1e-12)
     loaded = Mixture.from_dict(grouped.to_dict())
     np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-12)
+
+
+def test_the_background_share_maximises_the_likelihood():
+    from scipy.optimize import minimize_scalar
+
+    from partitive.mixture import BACKGROUND_CAP, _background_share
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        log_mixture, w = rng.normal(-3.0, 2.0, 500), rng.uniform(0.5, 2.0, 500)
+        share = _background_share(w, log_mixture, -4.0)
+
+        def loss(p):
+            return -w @ np.log((1 - p) * np.exp(log_mixture) + p * np.exp(-4.0))
+
+        best = minimize_scalar(loss, bounds=(0, BACKGROUND_CAP), method="bounded", options={"xatol": 1e-10}).x
+        assert 0 < share < BACKGROUND_CAP and share == pytest.approx(best, abs=1e-6)
+    # Rows all far denser than the background: none of it.
+    assert _background_share(np.ones(100), np.zeros(100), -5.0) == 0.0
+    # Rows all sparser than it: at most the cap (they are the data, not noise about it).
+    assert _background_share(np.ones(100), np.full(100, -9.0), -5.0) == BACKGROUND_CAP
+
+
+def test_the_background_keeps_the_noise_out_of_the_gaussians():
+    from partitive.mixture import uniform_log_density
+
+    X, y = groups_in_noise([77, 12])
+    groups = y >= 0
+    k = y.max() + 1
+    centres = np.array([X[y == g].mean(axis=0) for g in range(k)])
+    start = np.argmin(((X[:, None] - centres) ** 2).sum(axis=-1), axis=1)
+    w = np.ones(len(X))
+    plain, _ = fit_mixture(X, w, start, covariance_types=("full",))
+    robust, _ = fit_mixture(X, w, start, covariance_types=("full",), background=uniform_log_density(X))
+    own = np.array([np.diag(np.cov(X[y == g].T)) for g in range(k)])
+    assert np.all(np.diagonal(robust.covariances, axis1=1, axis2=2) < 1.5 * own)
+    assert np.array_equal(robust.predict(X[groups]), y[groups])
+    # Without it, the noise widens the Gaussians, one of them to many times its group.
+    assert np.diagonal(plain.covariances, axis1=1, axis2=2).max() > 10 * own.max()
+
+
+def test_the_background_is_fitted_on_rows_in_few_features_only():
+    from partitive.assemble import _background
+
+    rng = np.random.default_rng(0)
+    assert _background(rng.normal(size=(500, 2)), reduced=False) is not None
+    assert _background(rng.normal(size=(500, 2)), reduced=True) is None
+    assert _background(rng.normal(size=(500, 20)), reduced=False) is None
+    assert _background(rng.normal(size=(500, 1)), reduced=False) is None
+    # A flat box has no uniform density.
+    assert _background(np.c_[rng.normal(size=500), np.zeros(500)], reduced=False) is None

@@ -16,7 +16,8 @@ import numpy as np
 
 from .judge import spread_of, with_rounding
 from .component_merge import merge_components
-from .mixture import COVARIANCE_TYPES, fit_mixture
+from .density import density_readable
+from .mixture import COVARIANCE_TYPES, fit_mixture, uniform_log_density
 from .refine import weighted_centers
 from .tree import Cluster, Merge, Node, PartitionTree
 
@@ -41,14 +42,21 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
 
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
+
+    Where density is read (on rows, in few features: :func:`_background`), EM fits a
+    uniform background beside the Gaussians, so that rows in sparse space about the
+    clusters (noise) widen none of them; every row still goes to its most probable
+    Gaussian.
     """
     spread = with_rounding(spread, rule.rounding, X.shape)
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
     sample_size = X.shape[0] if rule.reduced else None
     grouped = pieces is not None and pieces[1].size > len(groups)
+    background = _background(X, rule.reduced)
     mixture, _ = fit_mixture(
         X, w, pieces[0] if grouped else labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
+        background=background,
     )
     if grouped:
         # A shape joined from pieces keeps a Gaussian per piece: one Gaussian for a
@@ -57,7 +65,9 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     merges = []
     if merge and not grouped:
-        mixture, merged = merge_components(X, w, mixture, spread, sample_size, _kept_apart(X, w, spread, rule, density))
+        mixture, merged = merge_components(
+            X, w, mixture, spread, sample_size, _kept_apart(X, w, spread, rule, density), background
+        )
         groups = list(groups)
         for i, j, dbic in merged:
             merges.append(Merge(leaves=(groups[i], groups[j]), p_value=None, dbic=float(dbic), test="mixture"))
@@ -65,6 +75,21 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         if merged:
             mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     return mixture, labels, posterior, groups, merges
+
+
+def _background(X, reduced):
+    """The log-density of the uniform background that EM fits beside the Gaussians,
+    or None where there is none: on rows in few features, where density is read
+    (:func:`partitive.density.density_readable`).  There noise is rows spread through
+    the space the clusters leave empty, as a uniform over the rows' box describes
+    them.  In many features outlying rows are the clusters' own heavy tails, not a
+    uniform scatter, and a representative stands for rows already pooled; taking
+    their weight from the Gaussians there narrows the covariances the labels are read
+    from (docs/design/noise-background.md).
+    """
+    if reduced or not density_readable(*X.shape):
+        return None
+    return uniform_log_density(X)
 
 
 def _kept_apart(X, w, spread, rule, density):

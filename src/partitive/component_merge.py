@@ -24,7 +24,9 @@ MERGE_OVERLAP = 1e-3
 MERGE_ROW_FLOOR = 1e-6
 
 
-def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -> tuple[Mixture, list]:
+def merge_components(
+    X, w, mixture, spread=None, sample_size=None, apart=None, background=None
+) -> tuple[Mixture, list]:
     """Merge pairs of components while the whole mixture's BIC says they are one.
 
     The tree's merge step asks of a pair whether its union is one cluster, from that
@@ -49,7 +51,9 @@ def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -
 
     ``apart(rows_i, rows_j, direction)``, when given, says of a pair (the rows most
     probable for each, the line from i's mean to j's) that it is two clusters
-    whatever the BIC says; such a pair is not scored.
+    whatever the BIC says; such a pair is not scored.  ``background``: the uniform
+    background the mixture was fitted beside (:func:`partitive.mixture._em`), fitted
+    again in each refit; pairs are scored on the components alone.
 
     Returns the mixture (``mixture`` itself when nothing is merged) and the merges as
     if made one at a time: ``(i, j, dbic)`` with ``i < j`` indices into the components
@@ -102,7 +106,9 @@ def merge_components(X, w, mixture, spread=None, sample_size=None, apart=None) -
         gone = [j for _, j, _ in chosen]
         if ridge is None:
             ridge = _ridge(X, w, mixture.predict(X), spread)
-        refit, _ = _em(X, w, spread, np.delete(resp, gone, axis=1), mixture.covariance_type, ridge, MAX_EM_ITER)
+        refit, _ = _em(
+            X, w, spread, np.delete(resp, gone, axis=1), mixture.covariance_type, ridge, MAX_EM_ITER, background
+        )
         if refit is None:
             break
         merges.extend(_as_sequential(chosen))

@@ -109,3 +109,27 @@ def two_gaussians(seed, d, separation, n=2000, spherical=False):
     sizes = [n // 2, n - n // 2]
     X = np.vstack([rng.standard_normal((m, d)) @ a.T + mu for m, a, mu in zip(sizes, scales, means)])
     return X, np.repeat([0, 1], sizes)
+
+
+def groups_in_noise(seed):
+    """2-4 compact groups of 20-60 rows (deviation 0.35, centres at least 3.5 apart) in
+    uniform noise reaching 4 beyond them, 25-100 % as many rows as the groups.
+
+    Returns ``(X, y)``: ``y`` is each group's number from 0, and -1 for the noise; the
+    same seed always gives the same data.
+    """
+    rng = np.random.default_rng(seed)
+    k = rng.integers(2, 5)
+    centres = []
+    while len(centres) < k:
+        c = rng.uniform(0, k**0.5 * 3.5 * 1.6, size=2)
+        if all(np.linalg.norm(c - o) >= 3.5 for o in centres):
+            centres.append(c)
+    centres = np.array(centres)
+    X, sizes = [], []
+    for c in centres:
+        sizes.append(rng.integers(20, 61))
+        X.append(c + 0.35 * rng.standard_normal((sizes[-1], 2)))
+    n_noise = int(sum(sizes) * rng.uniform(0.25, 1.0))
+    X.append(rng.uniform(centres.min(0) - 4, centres.max(0) + 4, size=(n_noise, 2)))
+    return np.vstack(X), np.repeat(np.append(np.arange(k), -1), [*sizes, n_noise])

@@ -48,6 +48,13 @@ DENSITY_SEARCH_BUDGET = 50_000 * 2**4
 VALLEY = 0.3
 
 
+def density_readable(n_rows: int, n_features: int) -> bool:
+    """Whether density is read on ``n_rows`` rows of ``n_features`` features: at least
+    two features, enough rows for neighbours, and a cheap k-NN search
+    (DENSITY_SEARCH_BUDGET)."""
+    return n_rows >= 3 and n_features >= 2 and n_rows * 2.0**n_features <= DENSITY_SEARCH_BUDGET
+
+
 class Density:
     """Density read from each row's neighbours: pieces of one shape, isolated groups
     and valleys.
@@ -67,9 +74,7 @@ class Density:
         # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
         # few representatives' weight reads the density of thin chains too noisily).
         self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
-        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1)
-        if self.k < 2 or X.shape[1] < 2 or X.shape[0] * 2.0 ** X.shape[1] > DENSITY_SEARCH_BUDGET:
-            self.k = 0
+        self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1) if density_readable(*X.shape) else 0
         self.core = None
         self.groups = None
 

@@ -15,7 +15,9 @@ EM is written here because ``sklearn.mixture.GaussianMixture`` takes no sample
 weights, and partitive needs them twice over: duplicated rows are merged into weights,
 and a reduced input's representatives stand for many rows and carry their rows'
 per-feature spread, which enters every component's expected log-density and
-covariance.  Nothing is random: the start is the given partition.
+covariance; and, where noise is modelled, EM fits a uniform background beside the
+components (:func:`_em`; docs/design/noise-background.md).  Nothing is random: the
+start is the given partition.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dtrtri
+from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 COVARIANCE_TYPES = ("spherical", "diag", "tied", "full")
@@ -45,6 +48,10 @@ BLOCK_ROWS = 16_384
 FULL_BLOCK_FLOATS = 1 << 21
 #: A full covariance's scatter is taken over the rows whose responsibility exceeds this.
 RESP_FLOOR = 1e-12
+#: A uniform background (fit_mixture's ``background``) claims at most this share of
+#: the weight: rows it would claim more of are the data's own shape (one cluster no
+#: Gaussian fits), not noise about clusters.
+BACKGROUND_CAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -211,7 +218,7 @@ class Mixture:
 
 
 def fit_mixture(
-    X, w, labels, spread=None, sample_size=None, covariance_types=COVARIANCE_TYPES
+    X, w, labels, spread=None, sample_size=None, covariance_types=COVARIANCE_TYPES, background=None
 ) -> tuple[Mixture, dict]:
     """The clusters' mixture: covariance structure by BIC, then EM from ``labels``.
 
@@ -225,7 +232,9 @@ def fit_mixture(
     rows than were fitted (representatives of a reduced input): the parameters are
     fitted to the representatives, so they, not the rows, are the sample.
     ``covariance_types`` restricts the choice; where none of them can be estimated,
-    diagonal covariances are used.
+    diagonal covariances are used.  ``background``, where given, is the log-density
+    of a uniform background (:func:`uniform_log_density`) that EM fits beside the
+    components (:func:`_em`); the mixture returned is the components alone.
     """
     k = int(labels.max()) + 1
     n, d = X.shape
@@ -256,8 +265,15 @@ def fit_mixture(
         loglik = float(w @ logsumexp(mixture.log_joint(X, spread), axis=1))
         bics[cov_type] = -2.0 * loglik * (n_obs / W) + penalty
     best = min(bics, key=lambda t: (bics[t], COVARIANCE_TYPES.index(t)))
-    mixture, _ = _em(X, w, spread, start, best, ridge, max_iter=MAX_EM_ITER)
+    mixture, _ = _em(X, w, spread, start, best, ridge, MAX_EM_ITER, background)
     return replace(mixture, means=mixture.means + center), bics
+
+
+def uniform_log_density(X) -> float | None:
+    """The log-density of the uniform distribution over the rows' bounding box, or
+    None where the box is flat (a constant feature)."""
+    span = np.ptp(X, axis=0)
+    return -float(np.log(span).sum()) if np.all(span > 0) else None
 
 
 def _component_parameters(cov_type, d):
@@ -300,8 +316,16 @@ def _feature_variance(X, w, spread):
     return np.maximum(var, 1e-12 * scale)
 
 
-def _em(X, w, spread, resp, cov_type, ridge, max_iter):
+def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
     """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``.
+
+    ``background``, where given, is the log-density of a uniform background fitted
+    beside the components (mclust's noise component): each E-step gives it the share
+    of the weight that maximises the likelihood with the components as they are (at
+    most BACKGROUND_CAP), and the components are fitted to the rows in proportion to
+    what they, not the background, claim of them.  Rows in sparse space about
+    clusters then widen no cluster's Gaussian; without it, a cluster's Gaussian
+    widened by its share of such rows can grow to claim a neighbouring group.
 
     Should a component lose all its weight, the last mixture that had every component
     is kept; ``(None, -inf)`` if the start itself has an empty component.
@@ -314,13 +338,38 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter):
             break
         mixture = candidate
         log_joint = mixture.log_joint(X, spread)
+        k = log_joint.shape[1]
+        if background is not None:
+            share = _background_share(w, logsumexp(log_joint, axis=1), background)
+            if share > 0:
+                log_joint = np.column_stack(
+                    [log_joint + np.log1p(-share), np.full(X.shape[0], np.log(share) + background)]
+                )
         log_norm = logsumexp(log_joint, axis=1)
         loglik = float(w @ log_norm)
         if (loglik - previous) / W < EM_TOL:
             break
         previous = loglik
-        resp = np.exp(log_joint - log_norm[:, None])
+        resp = np.exp(log_joint[:, :k] - log_norm[:, None])
     return mixture, loglik
+
+
+def _background_share(w, log_mixture, log_background) -> float:
+    """The share p of a uniform background that maximises sum w log((1 - p) g + p b)
+    (g the mixture's density of each row, b the background's), in [0, BACKGROUND_CAP]:
+    the objective is concave in p, so a bound or the root of its slope (Brent)."""
+    # b / g - 1, bounded: a row the background alone claims has a slope as large at
+    # p = 0 as any other such row.
+    ratio = np.exp(np.minimum(log_background - log_mixture, 300.0)) - 1.0
+
+    def slope(p):
+        return float(w @ (ratio / (1.0 + p * ratio)))
+
+    if slope(0.0) <= 0:
+        return 0.0
+    if slope(BACKGROUND_CAP) >= 0:
+        return BACKGROUND_CAP
+    return float(brentq(slope, 0.0, BACKGROUND_CAP, xtol=1e-9))
 
 
 def _peak_loglik(mixture: Mixture, W: float) -> float:
