@@ -250,31 +250,56 @@ def test_the_background_share_maximises_the_likelihood():
     assert _background_share(np.ones(100), np.full(100, -9.0), -5.0) == BACKGROUND_CAP
 
 
-def test_the_background_keeps_the_noise_out_of_the_gaussians():
+def _started_at_the_groups(X, y):
+    centres = np.array([X[y == g].mean(axis=0) for g in range(y.max() + 1)])
+    return np.argmin(((X[:, None] - centres) ** 2).sum(axis=-1), axis=1)
+
+
+@pytest.mark.parametrize("cov_type", COVARIANCE_TYPES)
+def test_the_background_keeps_the_noise_out_of_the_gaussians(cov_type):
     from partitive.mixture import uniform_log_density
 
     X, y = groups_in_noise([77, 12])
     groups = y >= 0
-    k = y.max() + 1
-    centres = np.array([X[y == g].mean(axis=0) for g in range(k)])
-    start = np.argmin(((X[:, None] - centres) ** 2).sum(axis=-1), axis=1)
-    w = np.ones(len(X))
-    plain, _ = fit_mixture(X, w, start, covariance_types=("full",))
-    robust, _ = fit_mixture(X, w, start, covariance_types=("full",), background=uniform_log_density(X))
-    own = np.array([np.diag(np.cov(X[y == g].T)) for g in range(k)])
-    assert np.all(np.diagonal(robust.covariances, axis1=1, axis2=2) < 1.5 * own)
+    own = np.array([np.diag(np.cov(X[y == g].T)) for g in range(y.max() + 1)])
+    start, w = _started_at_the_groups(X, y), np.ones(len(X))
+    plain, _ = fit_mixture(X, w, start, covariance_types=(cov_type,))
+    robust, _ = fit_mixture(X, w, start, covariance_types=(cov_type,), background=uniform_log_density(X))
+
+    def variances(mixture):
+        cov = mixture.covariances
+        if cov_type == "spherical":
+            return np.repeat(cov[:, None], 2, axis=1)
+        if cov_type == "tied":
+            return np.tile(np.diag(cov), (len(own), 1))
+        return cov if cov_type == "diag" else np.diagonal(cov, axis1=1, axis2=2)
+
+    # Within half again the groups' own variance (tied: their largest, pooled).
+    assert np.all(variances(robust) < 1.5 * (own.max() if cov_type == "tied" else own))
     assert np.array_equal(robust.predict(X[groups]), y[groups])
-    # Without it, the noise widens the Gaussians, one of them to many times its group.
-    assert np.diagonal(plain.covariances, axis1=1, axis2=2).max() > 10 * own.max()
+    # Without it, the noise widens the Gaussians to many times a group's variance.
+    assert variances(plain).max() > 10 * own.max()
+
+
+def test_merges_are_scored_beside_the_background():
+    # Gaussians fitted beside the background are narrow: scored without it, the noise
+    # rows they leave unexplained would pay for merging groups far apart.
+    from partitive.mixture import uniform_log_density
+
+    X, y = groups_in_noise([77, 12])
+    background, w = uniform_log_density(X), np.ones(len(X))
+    mixture, _ = fit_mixture(X, w, _started_at_the_groups(X, y), background=background)
+    merged, merges = merge_components(X, w, mixture, background=background)
+    assert merges == [] and merged.n_components == y.max() + 1
 
 
 def test_the_background_is_fitted_on_rows_in_few_features_only():
-    from partitive.assemble import _background
+    from partitive.assemble import background_density
 
     rng = np.random.default_rng(0)
-    assert _background(rng.normal(size=(500, 2)), reduced=False) is not None
-    assert _background(rng.normal(size=(500, 2)), reduced=True) is None
-    assert _background(rng.normal(size=(500, 20)), reduced=False) is None
-    assert _background(rng.normal(size=(500, 1)), reduced=False) is None
+    assert background_density(rng.normal(size=(500, 2)), reduced=False) is not None
+    assert background_density(rng.normal(size=(500, 2)), reduced=True) is None
+    assert background_density(rng.normal(size=(500, 20)), reduced=False) is None
+    assert background_density(rng.normal(size=(500, 1)), reduced=False) is None
     # A flat box has no uniform density.
-    assert _background(np.c_[rng.normal(size=500), np.zeros(500)], reduced=False) is None
+    assert background_density(np.c_[rng.normal(size=500), np.zeros(500)], reduced=False) is None

@@ -43,7 +43,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     A component that is the most probable one for no row is no cluster: it is dropped,
     which changes no row's label.
 
-    Where density is read (on rows, in few features: :func:`_background`), EM fits a
+    On rows in few features (:func:`background_density`; ``merge`` or not), EM fits a
     uniform background beside the Gaussians, so that rows in sparse space about the
     clusters (noise) widen none of them; every row still goes to its most probable
     Gaussian.
@@ -52,7 +52,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
     sample_size = X.shape[0] if rule.reduced else None
     grouped = pieces is not None and pieces[1].size > len(groups)
-    background = _background(X, rule.reduced)
+    background = background_density(X, rule.reduced)
     mixture, _ = fit_mixture(
         X, w, pieces[0] if grouped else labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
@@ -77,10 +77,11 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     return mixture, labels, posterior, groups, merges
 
 
-def _background(X, reduced):
+def background_density(X, reduced):
     """The log-density of the uniform background that EM fits beside the Gaussians,
-    or None where there is none: on rows in few features, where density is read
-    (:func:`partitive.density.density_readable`).  There noise is rows spread through
+    or None where there is none: it is fitted on rows in few features, where density
+    can be read (:func:`partitive.density.density_readable`), whether k is found or
+    given.  There noise is rows spread through
     the space the clusters leave empty, as a uniform over the rows' box describes
     them.  In many features outlying rows are the clusters' own heavy tails, not a
     uniform scatter, and a representative stands for rows already pooled; taking

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import logsumexp
 
-from .mixture import MAX_EM_ITER, Mixture, _component_parameters, _em, _ridge
+from .mixture import MAX_EM_ITER, Mixture, _background_share, _component_parameters, _em, _ridge
 
 #: merge_components scores a pair of components j, k only if they touch: the posterior
 #: weight they share, sum(w r_j r_k), exceeds this share of the smaller of their own,
@@ -52,8 +52,9 @@ def merge_components(
     ``apart(rows_i, rows_j, direction)``, when given, says of a pair (the rows most
     probable for each, the line from i's mean to j's) that it is two clusters
     whatever the BIC says; such a pair is not scored.  ``background``: the uniform
-    background the mixture was fitted beside (:func:`partitive.mixture._em`), fitted
-    again in each refit; pairs are scored on the components alone.
+    background the mixture was fitted beside (:func:`partitive.mixture._em`); a pair
+    is scored with it present (rows it claims are explained by neither the pair nor
+    the merged component), and each refit fits it again.
 
     Returns the mixture (``mixture`` itself when nothing is merged) and the merges as
     if made one at a time: ``(i, j, dbic)`` with ``i < j`` indices into the components
@@ -69,9 +70,19 @@ def merge_components(
     mixture = replace(mixture, means=mixture.means - center)
     ridge = None  # for the refits: most calls merge nothing and need none
     merges = []
+    share = 0.0
     while mixture.n_components > 1:
         log_joint = mixture.log_joint(X, spread)
         log_norm = logsumexp(log_joint, axis=1)
+        log_background = -np.inf
+        if background is not None:
+            # The background as EM fitted it beside these components: its share is the
+            # likeliest one, given them, and each row's likelihood includes it.
+            share = _background_share(w, log_norm, background)
+            if share > 0:
+                log_joint += np.log1p(-share)
+                log_background = np.log(share) + background
+                log_norm = np.logaddexp(log_norm + np.log1p(-share), log_background)
         resp = np.exp(log_joint - log_norm[:, None])
         shared = (resp * w[:, None]).T @ resp
         # Two components that barely share a row are two clusters: merging cannot pay.
@@ -89,7 +100,8 @@ def merge_components(
             # directly: 1 - (r_i + r_j) cannot resolve a share below 1e-16.
             others = np.delete(log_joint[rows], [i, j], axis=1)
             log_rest = logsumexp(others, axis=1) if others.shape[1] else -np.inf
-            gain = np.logaddexp(log_rest, log_merged + np.log(weight)) - log_norm[rows]
+            kept = np.logaddexp(log_rest, log_merged + np.log(weight) + np.log1p(-share))
+            gain = np.logaddexp(kept, log_background) - log_norm[rows]
             dbic = -2.0 * float(w[rows] @ gain) * (n_obs / W) - saved
             if dbic < 0 and not (apart is not None and apart(label == i, label == j, mixture.means[j] - mixture.means[i])):
                 scored.append((dbic, int(i), int(j)))

@@ -113,8 +113,10 @@ def two_gaussians(seed, d, separation, n=2000, spherical=False):
 
 def groups_in_noise(seed):
     """2-4 compact groups of 20-60 rows (deviation 0.35, centres at least 3.5 apart) in
-    uniform noise reaching 4 beyond them, 25-100 % as many rows as the groups.
+    uniform noise, 25-100 % as many rows as the groups.
 
+    The noise fills the centres' bounding box widened by 4 on every side.  ``seed``
+    is anything ``numpy.random.default_rng`` takes (an int or a sequence of ints).
     Returns ``(X, y)``: ``y`` is each group's number from 0, and -1 for the noise; the
     same seed always gives the same data.
     """

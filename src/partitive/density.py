@@ -195,14 +195,8 @@ class Density:
                 most = max(most, isolation)
         return most
 
-    def flat(self, weight) -> bool:
-        """Whether the rows, weighted by ``weight`` (a component's share of each), are
-        flat (:meth:`_flat`); False where density is not read."""
-        return self._reads() and self._flat(weight > 0, weight) is not None
-
-    def _flat(self, members, weight=None):
-        """The cluster's median core distance if it is flat, else None (``weight``:
-        its rows' weights, in place of their own).
+    def _flat(self, members):
+        """The cluster's median core distance if it is flat, else None.
 
         Flat: its densest tenth of rows is not much denser than its median row, less
         than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
@@ -213,8 +207,7 @@ class Density:
         from scipy.stats import chi2, norm
 
         rows = np.flatnonzero(members)
-        X, core = self.X[rows], self.core[rows]
-        w = (self.w if weight is None else weight)[rows]
+        X, w, core = self.X[rows], self.w[rows], self.core[rows]
         typical = weighted_quantile(core, w, 0.5)
         dense = weighted_quantile(core, w, 0.1)
         radius = np.sqrt(w @ ((X - w @ X / w.sum()) ** 2).sum(axis=1) / w.sum())

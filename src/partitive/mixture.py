@@ -317,7 +317,8 @@ def _feature_variance(X, w, spread):
 
 
 def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
-    """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``.
+    """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``, the
+    likelihood of the components and the background together where there is one.
 
     ``background``, where given, is the log-density of a uniform background fitted
     beside the components (mclust's noise component): each E-step gives it the share
@@ -397,8 +398,11 @@ def _m_step(X, w, spread, resp, cov_type, ridge):
         var = np.maximum((wr.T @ (X * X)) / Wk[:, None] - means**2, 0.0) + within + ridge
         cov = var.mean(axis=1) if cov_type == "spherical" else var
     elif cov_type == "tied":
-        # The pooled scatter about each row's components: one product for all of them.
-        scatter = (X * w[:, None]).T @ X - (means * Wk[:, None]).T @ means
+        # The pooled scatter about each row's components: one product for all of them,
+        # each row weighted by what the components claim of it (all of it, but for a
+        # background's share).
+        claimed = wr.sum(axis=1)
+        scatter = (X * claimed[:, None]).T @ X - (means * Wk[:, None]).T @ means
         cov = scatter / Wk.sum() + np.diag(ridge + Wk @ within / Wk.sum())
     else:
         cov = np.empty((k, d, d))

@@ -12,8 +12,10 @@ it is, without the truncation of a hard side.
 :func:`overlapping_pair` asks it of one cluster: a two-component mixture that fits the
 cluster, where one Gaussian does not.  :func:`split_overlapping`, the last stage of a
 fit on rows (:mod:`partitive.grow`), asks it of every cluster of the mixture, splits
-those that are two, where density does not read them as flat or as one isolated
-cloud, and records the split in the tree.  The Anderson-Darling distance of a
+those that are two, unless density reads them as one isolated cloud, and records the
+split in the tree.  Where the mixture was fitted beside a uniform background (noise),
+a row counts for a cluster only as far as the background leaves it: noise about a
+uniform shape would otherwise be read as two Gaussians' tails.  The Anderson-Darling distance of a
 fitted mixture is written out here for weighted rows, which scipy's tests do not
 take.
 """
@@ -27,10 +29,10 @@ from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from .assemble import fit_gaussians
+from .assemble import background_density, fit_gaussians
 from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
 from .merge import blobs_inside, compact_pieces
-from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge
+from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _background_share, _em, _m_step, _ridge
 from .one_gaussian import looks_gaussian
 from .split import two_means
 
@@ -169,7 +171,8 @@ def anderson_darling(t, w, cdf) -> float:
 
 def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rule, density):
     """The fitted clusters, each that is two overlapping Gaussians split in two
-    (:func:`overlapping_pair`, read through the mixture's responsibilities) and the
+    (:func:`overlapping_pair`, read through the mixture's responsibilities,
+    :func:`_cluster_responsibilities`) and the
     mixture refitted by EM after each split; ``fitted`` and the result are ``(mixture,
     labels, posterior, groups, merges)``, ``pieces`` the merge step's ``(each row's
     piece, each piece's cluster)`` (read where a cluster is a group of pieces) or None.
@@ -188,12 +191,12 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
     kinds = COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,)
     rounded = with_rounding(spread, rule.rounding, X.shape)
     resp = None  # the mixture's responsibilities, read again after each split
+    background = background_density(X, rule.reduced)
     while growth.cap is None or len(groups) < growth.cap:
         if mixture.owner is None:
             pieces = (labels, np.arange(len(groups)))
         if resp is None:
-            log_joint = mixture.log_joint(X, rounded)
-            resp = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+            resp = _cluster_responsibilities(X, w, mixture, rounded, background)
         found = None
         for c in range(len(groups)):
             if groups[c] not in whole:
@@ -209,7 +212,7 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         members = np.flatnonzero(owner[piece_of] == c)
         second = members[pair.predict(X[members]) == 1]
         refit = None
-        if 0 < second.size < members.size and _density_allows(X, w, resp[:, c], density, members, second, pair):
+        if 0 < second.size < members.size and _density_allows(X, w, density, members, second):
             refit = _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density)
         sides = None if refit is None else _leaves_of_sides(growth, groups[c], members, second)
         if sides is None:
@@ -219,6 +222,21 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         resp = None
         groups = groups[:c] + [sides[0]] + groups[c + 1:] + [sides[1]]
     return mixture, labels, posterior, groups, merges
+
+
+def _cluster_responsibilities(X, w, mixture, spread, background):
+    """Each row's responsibility of each cluster; where a background is fitted beside
+    the mixture (:func:`partitive.mixture._em`), the clusters share only what it
+    leaves of the row, so noise about a cluster is not read as its tails."""
+    log_joint = mixture.log_joint(X, spread)
+    log_mixture = logsumexp(log_joint, axis=1, keepdims=True)
+    resp = np.exp(log_joint - log_mixture)
+    if background is not None:
+        share = _background_share(w, log_mixture[:, 0], background)
+        if share > 0:
+            kept = np.log1p(-share) + log_mixture
+            resp *= np.exp(kept - np.logaddexp(kept, np.log(share) + background))
+    return resp
 
 
 def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density):
@@ -241,19 +259,14 @@ def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, densi
     return mixture, labels, posterior, (trial_piece, trial_owner)
 
 
-def _density_allows(X, w, resp, density, members, second, pair) -> bool:
+def _density_allows(X, w, density, members, second) -> bool:
     """Whether density (where it is read) lets a cluster's two sides (``second``: the
-    rows of ``members`` on the second; ``resp`` each row's responsibility for the
-    cluster, ``pair`` its two Gaussians) be two clusters: neither Gaussian's rows flat
-    (a uniform shape with noise about it fits two Gaussians, its noise their tails; in
-    two features the k-NN density reads the flat top of two overlapping Gaussians so
-    too), and, where they lie in an isolated group, blobs, as the merge step asks of
-    the group's parts (:func:`partitive.merge.blobs_inside`; the lumps of one cloud
-    fit two Gaussians too)."""
+    rows of ``members`` on the second) be two clusters: where they lie in an isolated
+    group, only if they are blobs, as the merge step asks of the group's parts
+    (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two Gaussians
+    too)."""
     if density is None:
         return True
-    if any(density.flat(w * resp * share) for share in pair.predict_proba(X).T):
-        return False
     b = np.zeros(X.shape[0], dtype=bool)
     b[second] = True
     a = np.zeros(X.shape[0], dtype=bool)
