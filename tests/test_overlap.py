@@ -7,6 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from partitive import PPP
+from partitive.datasets import groups_in_noise
 from partitive.datasets import two_gaussians as two_gaussian_data
 from partitive.mixture import COVARIANCE_TYPES
 from partitive.overlap import anderson_darling, overlapping_pair
@@ -87,8 +88,8 @@ def test_anderson_darling_of_weighted_rows():
     [
         (0, 1, 2.5, True), (1, 2, 3.0, True), (0, 3, 3.0, False), (2, 4, 2.5, True), (1, 8, 2.5, False),
         # In two features the k-NN density reads the flat top of the pair's Gaussians
-        # as flat as a uniform shape's: no flatness veto, the background keeps noise
-        # from passing for Gaussian tails instead.
+        # as flat as a uniform shape's, so a flatness veto refused them; there is none
+        # now: the noise background keeps noise from passing for Gaussian tails.
         (1, 2, 2.5, False), (0, 2, 2.5, True),
     ],
 )
@@ -131,3 +132,20 @@ def test_the_lumps_of_one_isolated_cloud_are_not_split_as_two_gaussians():
     y = np.repeat(np.arange(len(clouds)), [len(c) for c in clouds])
     model = PPP().fit(X)
     assert adjusted_rand_score(y, model.labels_) == 1.0
+
+
+def test_a_cluster_counts_a_row_only_as_far_as_the_background_leaves_it():
+    from partitive.mixture import uniform_log_density
+    from partitive.overlap import _cluster_responsibilities
+
+    X, truth = groups_in_noise([77, 12])
+    w = np.ones(len(X))
+    mixture = PPP().fit(X).tree_.mixture
+    plain = _cluster_responsibilities(X, w, mixture, None, None)
+    np.testing.assert_allclose(plain.sum(axis=1), 1.0)
+    kept = _cluster_responsibilities(X, w, mixture, None, uniform_log_density(X))
+    left = kept.sum(axis=1)
+    assert np.all(left <= 1.0 + 1e-12)
+    np.testing.assert_allclose(kept, plain * left[:, None])
+    # The groups' rows are the clusters'; most noise rows are the background's.
+    assert np.median(left[truth >= 0]) > 0.9 and np.median(left[truth < 0]) < 0.5
