@@ -153,6 +153,22 @@ def test_touching_blobs_in_a_far_isolated_group_stay_apart():
     assert adjusted_rand_score(truth, model.labels_) > 0.95
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="two blobs of a far group joined by isolation in 6 features")
+def test_blobs_eight_deviations_apart_in_a_far_group_stay_apart_in_six_features():
+    # Found by test_reduce's far-group property: three Gaussians 8 sd apart in a row
+    # in 6 features, 40 sd from a group of 333 rows; the last two of the row are
+    # joined as parts of one isolated group, though far apart for blobs.
+    n, d, rows = 2000, 6, 333
+    rng = np.random.default_rng(354)
+    centres = np.zeros((4, d))
+    centres[1:3, 0] = [8.0, 16.0]
+    centres[3, 1] = 40.0
+    sizes = [(n - rows) // 3] * 2 + [n - rows - 2 * ((n - rows) // 3), rows]
+    truth = np.repeat(np.arange(4), sizes)
+    X = centres[truth] + rng.standard_normal((n, d))
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) > 0.99
+
+
 def test_a_groups_isolation_is_how_much_sparser_it_meets_the_rest_than_it_completes():
     X, truth = clouds(0)
     density = Density(X, np.ones(X.shape[0]), min_cluster_size=5)
