@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP
+from partitive.datasets import far_group
 from partitive.density import Density
 from partitive.isolation import ISOLATION
 
@@ -158,14 +159,7 @@ def test_blobs_eight_deviations_apart_in_a_far_group_stay_apart_in_six_features(
     # Found by test_reduce's far-group property: three Gaussians 8 sd apart in a row
     # in 6 features, 40 sd from a group of 333 rows; the last two of the row are
     # joined as parts of one isolated group, though far apart for blobs.
-    n, d, rows = 2000, 6, 333
-    rng = np.random.default_rng(354)
-    centres = np.zeros((4, d))
-    centres[1:3, 0] = [8.0, 16.0]
-    centres[3, 1] = 40.0
-    sizes = [(n - rows) // 3] * 2 + [n - rows - 2 * ((n - rows) // 3), rows]
-    truth = np.repeat(np.arange(4), sizes)
-    X = centres[truth] + rng.standard_normal((n, d))
+    X, truth = far_group(2000, 6, 333, 354)
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) > 0.99
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP, DataError, open_dataset
-from partitive.datasets import well_separated_blobs
+from partitive.datasets import far_group, well_separated_blobs
 from partitive.codebook import Codebook
 from partitive.reduce import Sample, reduce, row_hash
 from partitive.source import ArraySource
@@ -407,13 +407,7 @@ def test_a_far_group_with_few_seeds_gets_its_own_seeds():
 def test_a_far_group_of_a_few_hundred_rows_is_a_cluster_at_any_n(n, d, rows, seed):
     # Three blobs and a group of `rows` rows 40 deviations from them: empty space
     # makes it a cluster, in 2,000 rows or in 60,000 (reduced) alike.
-    rng = np.random.default_rng(seed)
-    centres = np.zeros((4, d))
-    centres[1:3, 0] = [8.0, 16.0]
-    centres[3, 1] = 40.0
-    sizes = [(n - rows) // 3] * 2 + [n - rows - 2 * ((n - rows) // 3), rows]
-    truth = np.repeat(np.arange(4), sizes)
-    X = centres[truth] + rng.standard_normal((n, d))
+    X, truth = far_group(n, d, rows, seed)
     labels = PPP().fit(X).labels_
     assert adjusted_rand_score(truth, labels) > 0.99
     far = labels[truth == 3]

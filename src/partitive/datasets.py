@@ -135,3 +135,20 @@ def groups_in_noise(seed):
     n_noise = int(sum(sizes) * rng.uniform(0.25, 1.0))
     X.append(rng.uniform(centres.min(0) - 4, centres.max(0) + 4, size=(n_noise, 2)))
     return np.vstack(X), np.repeat(np.append(np.arange(k), -1), [*sizes, n_noise])
+
+
+def far_group(n, d, rows, seed):
+    """Three unit Gaussians 8 deviations apart in a row and a group of ``rows`` rows 40
+    deviations from them, ``n`` rows in ``d`` features (at least 2).
+
+    Returns ``(X, y)``: ``y`` numbers the three blobs 0-2 and the far group 3; the same
+    arguments always give the same data.
+    """
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((4, d))
+    centres[1:3, 0] = [8.0, 16.0]
+    centres[3, 1] = 40.0
+    sizes = [(n - rows) // 3] * 2 + [n - rows - 2 * ((n - rows) // 3), rows]
+    truth = np.repeat(np.arange(4), sizes)
+    X = centres[truth] + rng.standard_normal((n, d))
+    return X, truth
