@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import logsumexp
 
-from .mixture import MAX_EM_ITER, Mixture, _background_share, _component_parameters, _em, _ridge
+from .mixture import MAX_EM_ITER, Mixture, _component_parameters, _em, _ridge, beside_background
 
 #: merge_components scores a pair of components j, k only if they touch: the posterior
 #: weight they share, sum(w r_j r_k), exceeds this share of the smaller of their own,
@@ -70,19 +70,11 @@ def merge_components(
     mixture = replace(mixture, means=mixture.means - center)
     ridge = None  # for the refits: most calls merge nothing and need none
     merges = []
-    share = 0.0
     while mixture.n_components > 1:
-        log_joint = mixture.log_joint(X, spread)
-        log_norm = logsumexp(log_joint, axis=1)
-        log_background = -np.inf
-        if background is not None:
-            # The background as EM fitted it beside these components: its share is the
-            # likeliest one, given them, and each row's likelihood includes it.
-            share = _background_share(w, log_norm, background)
-            if share > 0:
-                log_joint += np.log1p(-share)
-                log_background = np.log(share) + background
-                log_norm = np.logaddexp(log_norm + np.log1p(-share), log_background)
+        # The background as EM fitted it beside these components: its share is the
+        # likeliest one, given them, and each row's likelihood includes it.
+        log_joint, log_norm, share = beside_background(w, mixture.log_joint(X, spread), background)
+        log_background = np.log(share) + background if share > 0 else -np.inf
         resp = np.exp(log_joint - log_norm[:, None])
         shared = (resp * w[:, None]).T @ resp
         # Two components that barely share a row are two clusters: merging cannot pay.

@@ -338,21 +338,30 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
         if candidate is None:
             break
         mixture = candidate
-        log_joint = mixture.log_joint(X, spread)
-        k = log_joint.shape[1]
-        if background is not None:
-            share = _background_share(w, logsumexp(log_joint, axis=1), background)
-            if share > 0:
-                log_joint = np.column_stack(
-                    [log_joint + np.log1p(-share), np.full(X.shape[0], np.log(share) + background)]
-                )
-        log_norm = logsumexp(log_joint, axis=1)
+        log_joint, log_norm, _ = beside_background(w, mixture.log_joint(X, spread), background)
         loglik = float(w @ log_norm)
         if (loglik - previous) / W < EM_TOL:
             break
         previous = loglik
-        resp = np.exp(log_joint[:, :k] - log_norm[:, None])
+        resp = np.exp(log_joint - log_norm[:, None])
     return mixture, loglik
+
+
+def beside_background(w, log_joint, background):
+    """The components' log-joint (rows x components) read beside a uniform background
+    of log-density ``background`` (or None): ``(log_joint, log_norm, share)``, each
+    component's log-joint scaled by what the background leaves (1 - share), each
+    row's log-likelihood with the background's term, and the background's share
+    (:func:`_background_share`; 0 without one).  ``exp(log_joint - log_norm)`` are
+    the components' responsibilities, the background's taken out."""
+    log_norm = logsumexp(log_joint, axis=1)
+    if background is None:
+        return log_joint, log_norm, 0.0
+    share = _background_share(w, log_norm, background)
+    if share == 0:
+        return log_joint, log_norm, 0.0
+    kept = np.log1p(-share)
+    return log_joint + kept, np.logaddexp(log_norm + kept, np.log(share) + background), share
 
 
 def _background_share(w, log_mixture, log_background) -> float:

@@ -32,7 +32,7 @@ from scipy.stats import norm
 from .assemble import background_density, fit_gaussians
 from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
 from .merge import blobs_inside, compact_pieces
-from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _background_share, _em, _m_step, _ridge
+from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge, beside_background
 from .one_gaussian import looks_gaussian
 from .split import two_means
 
@@ -228,15 +228,8 @@ def _cluster_responsibilities(X, w, mixture, spread, background):
     """Each row's responsibility of each cluster; where a background is fitted beside
     the mixture (:func:`partitive.mixture._em`), the clusters share only what it
     leaves of the row, so noise about a cluster is not read as its tails."""
-    log_joint = mixture.log_joint(X, spread)
-    log_mixture = logsumexp(log_joint, axis=1, keepdims=True)
-    resp = np.exp(log_joint - log_mixture)
-    if background is not None:
-        share = _background_share(w, log_mixture[:, 0], background)
-        if share > 0:
-            kept = np.log1p(-share) + log_mixture
-            resp *= np.exp(kept - np.logaddexp(kept, np.log(share) + background))
-    return resp
+    log_joint, log_norm, _ = beside_background(w, mixture.log_joint(X, spread), background)
+    return np.exp(log_joint - log_norm[:, None])
 
 
 def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density):
