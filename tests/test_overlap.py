@@ -51,6 +51,26 @@ def test_one_shape_of_enough_rows_is_not_two_gaussians(kind, d, n):
         assert overlapping_pair(X, np.ones(n), COVARIANCE_TYPES) is None
 
 
+@pytest.mark.parametrize("seed, d, separation", [(0, 64, 2.5), (0, 128, 3.0), (1, 128, 2.5)])
+def test_overlapping_gaussians_in_many_features_are_two_clusters(seed, d, separation):
+    # Two covariances in many features cost more parameters than the pair gains over
+    # one Gaussian on 2,000 rows; along the line through their means the gain is there.
+    X, y = two_gaussian_data(seed, d, separation)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    # Most of what a mixture told the truth gets (EM reads the pair in the leading
+    # principal axes).
+    told = GaussianMixture(2, covariance_type="diag", means_init=[X[y == 0].mean(0), X[y == 1].mean(0)], random_state=0)
+    assert adjusted_rand_score(y, model.labels_) >= 0.75 * adjusted_rand_score(y, told.fit(X).predict(X))
+
+
+@pytest.mark.parametrize("kind", ["box", "heavy tails", "skewed", "gaussian"])
+def test_one_shape_in_many_features_is_not_two_gaussians(kind):
+    for seed in range(2):
+        X = one_shape(kind, 64, 2000, seed)
+        assert overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES) is None
+
+
 def test_too_few_rows_are_never_two_gaussians():
     X, _ = two_gaussian_data(5, 2, 4.0, n=400)
     assert overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES) is None
