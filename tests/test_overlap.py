@@ -51,11 +51,19 @@ def test_one_shape_of_enough_rows_is_not_two_gaussians(kind, d, n):
         assert overlapping_pair(X, np.ones(n), COVARIANCE_TYPES) is None
 
 
-@pytest.mark.parametrize("seed, d, separation", [(0, 64, 2.5), (0, 128, 3.0), (1, 128, 2.5)])
-def test_overlapping_gaussians_in_many_features_are_two_clusters(seed, d, separation):
+@pytest.mark.parametrize(
+    "seed, d, separation, spherical",
+    [
+        (0, 64, 2.5, False), (0, 128, 3.0, False), (1, 128, 2.5, False),
+        # A spherical structure in the leading principal axes of many features is
+        # wider than the pair along the line through their means.
+        (0, 128, 3.0, True), (3, 128, 3.0, True),
+    ],
+)
+def test_overlapping_gaussians_in_many_features_are_two_clusters(seed, d, separation, spherical):
     # Two covariances in many features cost more parameters than the pair gains over
     # one Gaussian on 2,000 rows; along the line through their means the gain is there.
-    X, y = two_gaussian_data(seed, d, separation)
+    X, y = two_gaussian_data(seed, d, separation, spherical=spherical)
     model = PPP().fit(X)
     assert model.n_clusters_ == 2
     # Most of what a mixture told the truth gets (EM reads the pair in the leading
