@@ -55,6 +55,9 @@ def test_one_shape_of_enough_rows_is_not_two_gaussians(kind, d, n):
     "seed, d, separation, spherical",
     [
         (0, 64, 2.5, False), (0, 128, 3.0, False), (1, 128, 2.5, False),
+        # Their diagonal pair has the lowest BIC, but misreads each turned Gaussian:
+        # each is one Gaussian with its full covariance.
+        ([0, 64, 35], 64, 3.5, False), ([2, 64, 30], 64, 3.0, False),
         # A spherical structure in the leading principal axes of many features is
         # wider than the pair along the line through their means.
         (0, 128, 3.0, True), (3, 128, 3.0, True),

@@ -71,7 +71,8 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     ``covariance_types``), or the two beat one Gaussian on the line through their means
     (:func:`gain_along`); the means lie SEPARATION deviations apart; the mixture fits
     the projections on the line through them (FIT_DISTANCE); and the rows, whitened by
-    each component and weighted by their responsibility for it, are one Gaussian.  Of
+    each component of the pair with full covariances (where ``covariance_types`` has
+    them) and weighted by their responsibility for it, are one Gaussian.  Of
     the rows with SHARE_FLOOR of the largest weight or more, at most FIT_ROWS are
     fitted and GAUSSIAN_CHECK_ROWS checked (every k-th).
     """
@@ -94,10 +95,11 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     Xc = X - center
     start = np.c_[~split.goes_right, split.goes_right].astype(float)
     ridge = _ridge(Xc, r, split.goes_right.astype(np.intp), None)
-    best = {}
+    best, pairs = {}, {}
     for kind in covariance_types:
         one = _m_step(Xc, r, None, np.ones((n, 1)), kind, ridge)
         two, _ = _em(Xc, r, None, start, kind, ridge, MAX_EM_ITER)
+        pairs[kind] = two
         for fit in (one, two):
             if fit is not None:
                 bic = -2.0 * float(r @ logsumexp(fit.log_joint(Xc), axis=1)) + fit.n_parameters() * np.log(W)
@@ -106,7 +108,6 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     if 2 not in best:
         return None
     two = best[2][1]
-    covariances = full_covariances(two)
     offset = two.means[1] - two.means[0]
     distance = np.linalg.norm(offset)
     if not distance > 0:
@@ -133,9 +134,14 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
 
     if not anderson_darling(t, r, cdf) <= FIT_DISTANCE:
         return None
+    # Whether each component is one Gaussian is read on the pair with full
+    # covariances where there is one: a diagonal or spherical component misreads a
+    # turned Gaussian, and its responsibilities mix the two Gaussians' rows.
+    shape = two if pairs.get("full") is None else pairs["full"]
+    covariances, claimed = full_covariances(shape), r[:, None] * shape.predict_proba(Xc)
     for k in range(2):
-        Z = solve_triangular(np.linalg.cholesky(covariances[k]), (Xc - two.means[k]).T, lower=True).T
-        if not looks_gaussian(*_checked_rows(Z, r * shares[:, k]), GAUSSIAN_LEVEL):
+        Z = solve_triangular(np.linalg.cholesky(covariances[k]), (Xc - shape.means[k]).T, lower=True).T
+        if not looks_gaussian(*_checked_rows(Z, claimed[:, k]), GAUSSIAN_LEVEL):
             return None
     return replace(two, means=two.means + center)
 
