@@ -43,6 +43,7 @@ def _on_a_terminal(*args):
             break
         shown.append(chunk)
     proc.stdout.read()
+    proc.stdout.close()
     assert proc.wait() == 0
     os.close(leader)
     return b"".join(shown).decode("utf-8", "replace")
