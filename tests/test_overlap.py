@@ -10,7 +10,8 @@ from partitive import PPP
 from partitive.datasets import groups_in_noise
 from partitive.datasets import two_gaussians as two_gaussian_data
 from partitive.mixture import COVARIANCE_TYPES
-from partitive.overlap import anderson_darling, overlapping_pair
+from partitive import overlap
+from partitive.overlap import anderson_darling, gain_along, overlapping_pair
 
 
 def one_shape(kind, d, n, seed):
@@ -54,7 +55,7 @@ def test_one_shape_of_enough_rows_is_not_two_gaussians(kind, d, n):
 @pytest.mark.parametrize(
     "seed, d, separation, spherical",
     [
-        (0, 64, 2.5, False), (0, 128, 3.0, False), (1, 128, 2.5, False),
+        ([1, 64, 25], 64, 2.5, False), (0, 128, 3.0, False), (1, 128, 2.5, False),
         # Their diagonal pair has the lowest BIC, but misreads each turned Gaussian:
         # each is one Gaussian with its full covariance.
         ([0, 64, 35], 64, 3.5, False), ([2, 64, 30], 64, 3.0, False),
@@ -80,6 +81,32 @@ def test_one_shape_in_many_features_is_not_two_gaussians(kind):
     for seed in range(2):
         X = one_shape(kind, 64, 2000, seed)
         assert overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES) is None
+
+
+def test_the_gain_on_the_line_is_two_gaussians_against_one():
+    rng = np.random.default_rng(0)
+    pair = np.r_[rng.normal(-1.25, 1.0, 1000), rng.normal(1.25, 1.0, 1000)]
+    assert gain_along(pair, np.ones(2000), np.array([0.5, 0.5]), np.array([-1.25, 1.25]), np.ones(2))
+    one = rng.standard_normal(2000)
+    assert not gain_along(one, np.ones(2000), np.array([0.5, 0.5]), np.array([-0.8, 0.8]), np.full(2, 0.6))
+    # Weights are rows' shares: the same rows weighted 3 each gain as much per row.
+    assert gain_along(pair, np.full(2000, 3.0), np.array([0.5, 0.5]), np.array([-1.25, 1.25]), np.ones(2))
+
+
+def test_a_flat_box_in_many_features_gains_on_the_line_and_is_refused_by_its_fit(monkeypatch):
+    # Where the BIC refuses, two Gaussians still beat one on a flat line, which was
+    # fitted to these rows: what refuses the box there is the pair's fit on the line.
+    read = []
+
+    def recorded(*args):
+        read.append(gain_along(*args))
+        return read[-1]
+
+    monkeypatch.setattr(overlap, "gain_along", recorded)
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (2000, 32)) * np.r_[3.0, np.ones(31)]
+    assert overlapping_pair(X, np.ones(len(X)), COVARIANCE_TYPES) is None
+    assert read == [True]
 
 
 def test_too_few_rows_are_never_two_gaussians():

@@ -95,11 +95,12 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     Xc = X - center
     start = np.c_[~split.goes_right, split.goes_right].astype(float)
     ridge = _ridge(Xc, r, split.goes_right.astype(np.intp), None)
-    best, pairs = {}, {}
+    best, full_pair = {}, None
     for kind in covariance_types:
         one = _m_step(Xc, r, None, np.ones((n, 1)), kind, ridge)
         two, _ = _em(Xc, r, None, start, kind, ridge, MAX_EM_ITER)
-        pairs[kind] = two
+        if kind == "full":
+            full_pair = two
         for fit in (one, two):
             if fit is not None:
                 bic = -2.0 * float(r @ logsumexp(fit.log_joint(Xc), axis=1)) + fit.n_parameters() * np.log(W)
@@ -109,35 +110,40 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
         return None
     two = best[2][1]
     offset = two.means[1] - two.means[0]
-    distance = np.linalg.norm(offset)
-    if not distance > 0:
+    if not np.linalg.norm(offset) > 0:
         return None
-    along = offset / distance
+    along = offset / np.linalg.norm(offset)
     t = Xc @ along
-    centres = two.means @ along
-    shares = two.predict_proba(Xc)
-    # Each component's deviation along the line, from the rows it claims: a spherical
-    # or diagonal structure spreads its variance over every axis alike, and the
-    # leading principal axes of many features hold more than the line does.
-    held = r[:, None] * shares
-    deviations = np.sqrt(np.einsum("ik,ik->k", held, (t[:, None] - centres) ** 2) / held.sum(axis=0))
-    if not distance >= SEPARATION * deviations.mean():
+    # The pair on the line through its means, read from the rows each component claims
+    # (weights, centres and deviations alike): a spherical structure spreads one
+    # variance over every axis, a diagonal one ignores the correlations along the line,
+    # and the leading principal axes of many features hold more variance than the
+    # line does.
+    held = r[:, None] * two.predict_proba(Xc)
+    mass = held.sum(axis=0)
+    if not (mass > 0).all():
         return None
-    # In many features a second covariance costs more parameters than two overlapping
-    # Gaussians gain over one (2,000 rows in 64 features), though the gain is there,
-    # along the line through their means, where two cost three more parameters than one.
-    if best[2][0] >= best.get(1, (np.inf, None))[0] and not gain_along(t, r, two.weights, centres, deviations):
+    weights, centres = mass / mass.sum(), held.T @ t / mass
+    deviations = np.sqrt(np.einsum("ik,ik->k", held, (t[:, None] - centres) ** 2) / mass + along**2 @ ridge)
+    if not abs(centres[1] - centres[0]) >= SEPARATION * deviations.mean():
+        return None
+    # A second covariance can cost more parameters than two overlapping Gaussians gain
+    # over one (in many features), though the gain is there, on the line through their
+    # means, where two cost three parameters more than one.  The line is fitted to
+    # these rows, which this does not charge: the fit on the line (below), SEPARATION
+    # and each component's check are what keep one flat or skewed shape whole.
+    if best[2][0] >= best.get(1, (np.inf, None))[0] and not gain_along(t, r, weights, centres, deviations):
         return None
 
     def cdf(x):
-        return sum(two.weights[k] * norm.cdf((x - centres[k]) / deviations[k]) for k in range(2))
+        return sum(weights[k] * norm.cdf((x - centres[k]) / deviations[k]) for k in range(2))
 
     if not anderson_darling(t, r, cdf) <= FIT_DISTANCE:
         return None
-    # Whether each component is one Gaussian is read on the pair with full
-    # covariances where there is one: a diagonal or spherical component misreads a
-    # turned Gaussian, and its responsibilities mix the two Gaussians' rows.
-    shape = two if pairs.get("full") is None else pairs["full"]
+    # Whether each component is one Gaussian is read on the pair with full covariances
+    # where there is one: a diagonal or spherical component misreads a turned
+    # Gaussian, and its responsibilities mix the two Gaussians' rows.
+    shape = two if full_pair is None else full_pair
     covariances, claimed = full_covariances(shape), r[:, None] * shape.predict_proba(Xc)
     for k in range(2):
         Z = solve_triangular(np.linalg.cholesky(covariances[k]), (Xc - shape.means[k]).T, lower=True).T
@@ -205,8 +211,8 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
     labels, posterior, groups, merges)``, ``pieces`` the merge step's ``(each row's
     piece, each piece's cluster)`` (read where a cluster is a group of pieces) or None.
 
-    The pair's BIC is read by :func:`overlapping_pair` (as the mixture's merges read
-    it); a split stands where the refit leaves both new clusters rows.  A shape joined
+    The pair is read by :func:`overlapping_pair` (its BIC as the mixture's merges read
+    it, or its gain on the line through its means); a split stands where the refit leaves both new clusters rows.  A shape joined
     from pieces that splits becomes two Gaussians.  The tree records it: the cluster's
     leaves go to the side holding most of their rows, and a cluster of one leaf takes
     that leaf's refused 2-means split where its children follow the two sides
