@@ -110,9 +110,10 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
         return None
     two = best[2][1]
     offset = two.means[1] - two.means[0]
-    if not np.linalg.norm(offset) > 0:
+    distance = np.linalg.norm(offset)
+    if not distance > 0:
         return None
-    along = offset / np.linalg.norm(offset)
+    along = offset / distance
     t = Xc @ along
     # The pair on the line through its means, read from the rows each component claims
     # (weights, centres and deviations alike): a spherical structure spreads one
@@ -212,8 +213,9 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
     piece, each piece's cluster)`` (read where a cluster is a group of pieces) or None.
 
     The pair is read by :func:`overlapping_pair` (its BIC as the mixture's merges read
-    it, or its gain on the line through its means); a split stands where the refit leaves both new clusters rows.  A shape joined
-    from pieces that splits becomes two Gaussians.  The tree records it: the cluster's
+    it, or its gain on the line through its means); a split stands where the refit
+    leaves both new clusters rows.  A shape joined from pieces that splits becomes two
+    Gaussians.  The tree records it: the cluster's
     leaves go to the side holding most of their rows, and a cluster of one leaf takes
     that leaf's refused 2-means split where its children follow the two sides
     (reason "two Gaussians"); otherwise the cluster stays whole.
