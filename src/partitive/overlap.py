@@ -207,18 +207,18 @@ def anderson_darling(t, w, cdf) -> float:
 def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rule, density):
     """The fitted clusters, each that is two overlapping Gaussians split in two
     (:func:`overlapping_pair`, read through the mixture's responsibilities,
-    :func:`_cluster_responsibilities`) and the
-    mixture refitted by EM after each split; ``fitted`` and the result are ``(mixture,
-    labels, posterior, groups, merges)``, ``pieces`` the merge step's ``(each row's
-    piece, each piece's cluster)`` (read where a cluster is a group of pieces) or None.
+    :func:`_cluster_responsibilities`) and the mixture refitted by EM after each
+    split; ``fitted`` and the result are ``(mixture, labels, posterior, groups,
+    merges)``, ``pieces`` the merge step's ``(each row's piece, each piece's
+    cluster)`` (read where a cluster is a group of pieces) or None.
 
     The pair is read by :func:`overlapping_pair` (its BIC as the mixture's merges read
     it, or its gain on the line through its means); a split stands where the refit
     leaves both new clusters rows.  A shape joined from pieces that splits becomes two
-    Gaussians.  The tree records it: the cluster's
-    leaves go to the side holding most of their rows, and a cluster of one leaf takes
-    that leaf's refused 2-means split where its children follow the two sides
-    (reason "two Gaussians"); otherwise the cluster stays whole.
+    Gaussians.  The tree records it: the cluster's leaves go to the side holding most
+    of their rows, and a cluster of one leaf takes that leaf's refused 2-means split
+    where its children follow the two sides (reason "two Gaussians"); otherwise the
+    cluster stays whole.
     """
     mixture, labels, posterior, groups, merges = fitted
     if mixture.owner is not None and pieces[1].size != mixture.n_components:
