@@ -97,9 +97,13 @@ def main(argv=None):
     with _report.tee() as out:
         print_table(results, names, methods, args)
     if not args.no_report:
+        # Another family file's draws, or a chosen subset, are a table of their own.
+        source = os.environ.get("PARTITIVE_FAMILIES")
+        chosen = ", ".join(([Path(source).stem] if source else []) + ([args.family] if args.family else []))
+        chosen = f" ({chosen})" if chosen else ""
         _report.write_section(
-            "families " + ",".join(methods),
-            f"Finding k on fresh draws of the families: {', '.join(methods)}",
+            "families " + ",".join(methods) + chosen,
+            f"Finding k on fresh draws of the families{chosen}: {', '.join(methods)}",
             out.getvalue(), path=args.report, argv=argv and [__file__, *argv],
         )
 

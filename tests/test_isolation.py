@@ -171,3 +171,17 @@ def test_a_groups_isolation_is_how_much_sparser_it_meets_the_rest_than_it_comple
     # No isolated group holds most of two clouds.
     assert density.isolation(first, second) == 0.0
     assert all(isolation > ISOLATION for _, isolation in density.groups)
+
+
+def test_neighbouring_arcs_of_a_thin_ring_and_lumps_of_a_cloud_are_not_empty_space():
+    rng = np.random.default_rng(1)
+    ring = thin_ring(rng, 600, (0.0, 0.0), 1.0, 0.03)
+    angle = np.arctan2(ring[:, 1], ring[:, 0])
+    density = Density(ring, np.ones(ring.shape[0]), min_cluster_size=5)
+    assert not density.empty_space((angle > 0) & (angle < 1), (angle >= 1) & (angle < 2))
+    cloud = lumpy_cloud(rng, 2000, (0.0, 0.0))
+    density = Density(cloud, np.ones(cloud.shape[0]), min_cluster_size=5)
+    order = np.argsort(cloud[:, 0])
+    first = np.zeros(cloud.shape[0], dtype=bool)
+    first[order[:1000]] = True
+    assert not density.empty_space(first, ~first)

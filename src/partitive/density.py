@@ -8,13 +8,16 @@ the group's isolation (:meth:`Density.depth`, :meth:`Density.isolation`); and th
 valley that keeps two clusters apart whatever one Gaussian's BIC says, in the merge
 step and in the mixture's component merges (:meth:`Density.valley_between`).  Rows are
 joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
-k-d tree), where that search is cheap (DENSITY_SEARCH_BUDGET).
+k-d tree), where that search is cheap (DENSITY_SEARCH_BUDGET); over the same edges by
+plain distances, the empty space that keeps two clusters apart and vetoes both joins
+(:meth:`Density.empty_space`, :mod:`partitive.empty_space`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .empty_space import SingleLinkage
 from .isolation import isolated_groups, mutual_reach, root, spanning_forest
 from .prepare import weighted_quantile
 
@@ -56,8 +59,8 @@ def density_readable(n_rows: int, n_features: int) -> bool:
 
 
 class Density:
-    """Density read from each row's neighbours: pieces of one shape, isolated groups
-    and valleys.
+    """Density read from each row's neighbours: pieces of one shape, isolated groups,
+    valleys and empty space.
 
     A row's *core distance* is the radius that holds at least ``min_cluster_size``
     and DENSITY_WEIGHT of weight around it (the row included; at most
@@ -77,6 +80,8 @@ class Density:
         self.k = min(DENSITY_NEIGHBOURS, X.shape[0] - 1) if density_readable(*X.shape) else 0
         self.core = None
         self.groups = None
+        self.linkage = None
+        self._empty_asked = None
 
     def _reads(self) -> bool:
         """Whether density is read here (enough rows, at least 2 features, within
@@ -144,6 +149,20 @@ class Density:
             return 0.0
         dense = max(weighted_quantile(self.core[m], self.w[m], 0.1) for m in (a, b))
         return (level / dense) ** self.dim if dense > 0 else np.inf
+
+    def empty_space(self, a, b) -> bool:
+        """Whether empty space separates ``a`` and ``b`` (row masks): see
+        :mod:`partitive.empty_space`; False where density is not read.  A group
+        lighter than a neighbourhood is not judged."""
+        if not self._reads():
+            return False
+        if self.linkage is None:
+            self.linkage = SingleLinkage(self.dist, self.idx, self.w)
+        # The merge step may ask twice of one pair (a join vetoed, then the next).
+        key = a.tobytes() + b.tobytes()
+        if self._empty_asked is None or self._empty_asked[0] != key:
+            self._empty_asked = key, self.linkage.empty_space(a, b, self.min_weight)
+        return self._empty_asked[1]
 
     def join_level(self, a, b) -> float:
         """The shortest edge length at which more than half of each of ``a`` and ``b``

@@ -132,11 +132,13 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         distinct = not_one_gaussian(
             Xp, wp, rule.reduced, rows_of(sample, in_pair)
         ) and each_one_gaussian(X, w, (part_a, part_b), rule.reduced, sample)
-    # Empty space between the two, along the line through their centres, is a valley
-    # however few points either holds: a far small group is a cluster, whatever the
-    # tests' power on it.
-    if not distinct and not small and rule.apart(
-        Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair)
+    # Empty space between the two is a valley however few points either holds: a far
+    # small group is a cluster, whatever the tests' power on it; so are two shapes
+    # with a narrow empty gap between them, which the line through their centres may
+    # not show (:meth:`partitive.density.Density.empty_space`).
+    if not distinct and not small and (
+        rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
+        or density.empty_space(cluster_i, cluster_j)
     ):
         distinct = True
     # Pieces of one shape made of flat strokes (letters) are bimodal on the line
@@ -144,8 +146,9 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # they are; touching Gaussians are joined too, but their density peaks at their
     # centres.  (A pair kept apart just above is two Gaussians, which this never
     # merges.)
-    elif distinct and not small and density.one_shape(cluster_i, cluster_j) and not all(
-        gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample)
+    elif distinct and not small and density.one_shape(cluster_i, cluster_j) and not (
+        density.empty_space(cluster_i, cluster_j)
+        or all(gaussian_parts(X, w, (cluster_i, cluster_j), rule.reduced, sample))
     ):
         distinct, test = False, "density"
     # Touching parts of a group far from all other rows, beside how its own parts
@@ -160,6 +163,7 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
+            or density.empty_space(cluster_i, cluster_j)
             or blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation)
         ):
             distinct, test = False, "isolated"

@@ -1,0 +1,35 @@
+"""A family of draws for ``benchmarks/families.py``: uniform boxes a narrow gap apart.
+
+    PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family boxes
+
+3-7 uniform boxes in the cells of a grid (3 x 3 in two features, 2 x 2 x 2 in three),
+cells of random widths, each box its cell less an empty margin: neighbouring boxes face
+each other across a gap of 2-5 row spacings of the sparsest cell (at most 40 % of the
+narrowest cell; the boxes, a gap narrower than their cells, are a little denser), some
+along a whole side, some only at a corner.  One cluster per box.
+The gap is far narrower than the boxes, so it is no slab of several deviations along
+the line between two boxes, yet the eye sees it at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def boxes(rng):
+    d = int(rng.integers(2, 4))
+    side = 3 if d == 2 else 2
+    edges = [np.r_[0, np.cumsum(rng.uniform(0.6, 1.4, side))] for _ in range(d)]
+    cells = np.array(np.meshgrid(*[np.arange(side)] * d, indexing="ij")).reshape(d, -1).T
+    k = int(rng.integers(3, min(7, len(cells)) + 1))
+    chosen = cells[rng.choice(len(cells), k, replace=False)]
+    rows = rng.integers(150, 800, k) * (1 if d == 2 else 3)
+    low = np.array([[edges[j][c[j]] for j in range(d)] for c in chosen])
+    high = np.array([[edges[j][c[j] + 1] for j in range(d)] for c in chosen])
+    spacing = (np.prod(high - low, axis=1) / rows) ** (1 / d)
+    gap = min(rng.uniform(2, 5) * spacing.max(), 0.4 * (high - low).min())
+    X = np.vstack([rng.uniform(low[i] + gap / 2, high[i] - gap / 2, (rows[i], d)) for i in range(k)])
+    return X, np.repeat(np.arange(1, k + 1), rows)
+
+
+FAMILIES = {"boxes": boxes}

@@ -1,0 +1,106 @@
+"""Empty space between two clusters, read from the rows' single-linkage hierarchy.
+
+On plain distances between neighbouring rows (each row's ``DENSITY_NEIGHBOURS``
+nearest, the edges of :class:`partitive.density.Density`), Kruskal's walk joins the
+rows into ever larger groups.  Two clusters are apart by empty space when the two
+groups whose joining first holds more than half of each join across a step more than
+EMPTY_SPACE times the longest step that holds either group together, strays aside.  A
+seam of rows, however sparse (the lumps of one cloud, the arcs of one ring), is crossed
+in steps about as long as the sides' own; an empty gap holds no row and is crossed in
+one long step, even where it is a few row spacings wide (two uniform boxes side by
+side) or does not lie across the line through the two clusters' centres.  Clusters
+whose majorities never join among neighbours are apart; a cluster that no group holds
+most of is not judged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .isolation import root, spanning_forest
+
+#: Empty space: the joining step is more than this many times the longest step that
+#: holds either side together.  Twice: along a chain of rows (a thin ring), a step
+#: twice as long as the longest of its own is rare ...
+EMPTY_SPACE = 2.0
+#: ... leaving aside the steps that only gather this many rows' worth of strays.
+STRAY_WEIGHT = 5
+
+
+class SingleLinkage:
+    """The single-linkage hierarchy of weighted rows over their neighbour edges.
+
+    Kruskal's merges in order of length: merge ``i`` makes node ``n + i`` from
+    nodes ``left[i]`` and ``right[i]`` (rows are nodes ``0..n-1``) at ``level[i]``.
+    The rows are laid out so that every node's rows are one contiguous run of that
+    order, so the weight a node holds of any set of rows is a difference of two
+    cumulative sums: every node's share of a cluster is read in one pass.
+    """
+
+    def __init__(self, dist: np.ndarray, idx: np.ndarray, w: np.ndarray):
+        n, k = idx.shape
+        first, second, self.level = spanning_forest(np.repeat(np.arange(n), k), idx.ravel(), dist.ravel(), n)
+        m = first.size
+        self.n, self.w = n, w
+        self.left, self.right = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
+        size = np.ones(n + m, dtype=np.intp)
+        parent, node_of = np.arange(n), np.arange(n)
+        for i, (u, v) in enumerate(zip(first.tolist(), second.tolist())):
+            ru, rv = root(parent, u), root(parent, v)
+            self.left[i], self.right[i] = node_of[ru], node_of[rv]
+            size[n + i] = size[node_of[ru]] + size[node_of[rv]]
+            parent[rv] = ru
+            node_of[ru] = n + i
+        # Each node's first place in the layout, parents (later merges) before children.
+        start = np.zeros(n + m, dtype=np.intp)
+        is_child = np.zeros(n + m, dtype=bool)
+        is_child[self.left], is_child[self.right] = True, True
+        offset = 0
+        for node in np.flatnonzero(~is_child).tolist():  # the forest's roots
+            start[node] = offset
+            offset += size[node]
+        for i in range(m - 1, -1, -1):
+            start[self.left[i]] = start[n + i]
+            start[self.right[i]] = start[n + i] + size[self.left[i]]
+        self.start, self.size = start, size
+        self.order = np.empty(n, dtype=np.intp)
+        self.order[start[:n]] = np.arange(n)
+        self.weight = self._held(np.ones(n, dtype=bool))
+        self.stray = STRAY_WEIGHT * w.sum() / n
+
+    def _held(self, rows: np.ndarray) -> np.ndarray:
+        """The weight of ``rows`` (a mask) that every node holds."""
+        total = np.r_[0.0, np.cumsum(np.where(rows, self.w, 0.0)[self.order])]
+        return total[self.start + self.size] - total[self.start]
+
+    def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float) -> bool:
+        """Whether empty space separates ``a`` and ``b`` (row masks; see the module).
+        Not judged (False) where either cluster, or either side of the joining step,
+        is lighter than ``min_weight``, or no group holds most of either cluster."""
+        weight_a, weight_b = self.w[a].sum(), self.w[b].sum()
+        if min(weight_a, weight_b) < min_weight:
+            return False
+        held_a, held_b = self._held(a), self._held(b)
+        most_a, most_b = held_a > weight_a / 2, held_b > weight_b / 2
+        if not (most_a.any() and most_b.any()):
+            return False
+        joined = np.flatnonzero(most_a[self.n:] & most_b[self.n:])
+        if joined.size == 0:
+            return True  # each has a majority, and they never join among neighbours
+        step = joined[0]
+        sides = self.left[step], self.right[step]
+        if min(self.weight[side] for side in sides) < min_weight:
+            return False
+        return bool(self.level[step] > EMPTY_SPACE * max(self._hold(side) for side in sides))
+
+    def _hold(self, node: int) -> float:
+        """The longest step that joins all of ``node``'s rows but strays: down the
+        heavier child while it holds that much."""
+        enough = self.weight[node] - self.stray
+        while node >= self.n:
+            i = node - self.n
+            heavier = max(self.left[i], self.right[i], key=lambda child: self.weight[child])
+            if self.weight[heavier] < enough:
+                return float(self.level[i])
+            node = heavier
+        return 0.0

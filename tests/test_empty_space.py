@@ -1,0 +1,68 @@
+"""Empty space: two groups whose rows join only across a step far longer than any
+that holds either together are two clusters, however the line through their centres
+looks."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from partitive import PPP
+from partitive.density import Density
+
+#: Rows per box; in a 1 x 0.5 box the row spacing is about 0.032.
+BOX_ROWS = 500
+
+
+def box(rng, low, high):
+    return rng.uniform(low, high, (BOX_ROWS, 2))
+
+
+def two_pairs_of_boxes(seed, gap):
+    """Two pairs of uniform boxes far apart, the boxes of a pair ``gap`` apart."""
+    rng = np.random.default_rng(seed)
+    corners = [((0, 0), (1, 0.5)), ((0, 0.5 + gap), (1, 1 + gap)),
+               ((4, 0), (4.5, 1)), ((4.5 + gap, 0), (5 + gap, 1))]
+    X = np.vstack([box(rng, low, high) for low, high in corners])
+    return X, np.repeat(np.arange(4), BOX_ROWS)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_boxes_a_narrow_empty_gap_apart_stay_apart_in_a_far_group(seed):
+    # A gap of about five row spacings, far narrower than either box: the line through
+    # the boxes' centres shows it, but each pair is a group far from the other, whose
+    # parts the isolated-group join makes one unless empty space lies between them.
+    X, truth = two_pairs_of_boxes(seed, gap=0.15)
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
+
+
+def density_of(X):
+    return Density(X, np.ones(X.shape[0]), min_cluster_size=5)
+
+
+def test_a_gap_between_boxes_is_empty_space_and_a_cut_through_one_is_not():
+    rng = np.random.default_rng(0)
+    X = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.65), (1, 1.15))])
+    lower = np.arange(X.shape[0]) < BOX_ROWS
+    density = density_of(X)
+    assert density.empty_space(lower, ~lower)
+    # Two halves of one box join across steps as long as their own.
+    left = lower & (X[:, 0] < 0.5)
+    assert not density.empty_space(left, lower & ~left)
+
+
+def test_a_side_lighter_than_a_neighbourhood_is_not_judged():
+    rng = np.random.default_rng(2)
+    X = np.vstack([box(rng, (0, 0), (1, 1)), rng.uniform(3, 3.1, (10, 2))])
+    few = np.arange(X.shape[0]) >= BOX_ROWS
+    assert not density_of(X).empty_space(~few, few)
+
+
+def test_a_cluster_that_no_group_holds_most_of_is_not_judged():
+    # Half of one box with as many rows of a far box: no group of rows holds most of
+    # it, so whether its rows touch the other half's is not read as empty space.
+    rng = np.random.default_rng(3)
+    X = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (20, 0), (21, 0.5))])
+    near = np.arange(X.shape[0]) < BOX_ROWS
+    left = near & (X[:, 0] < 0.5)
+    mixed = (near & ~left) | (~near & (np.arange(X.shape[0]) < BOX_ROWS + (near & ~left).sum()))
+    assert not density_of(X).empty_space(left, mixed)
