@@ -81,7 +81,6 @@ class Density:
         self.core = None
         self.groups = None
         self.linkage = None
-        self._empty_asked = None
 
     def _reads(self) -> bool:
         """Whether density is read here (enough rows, at least 2 features, within
@@ -158,11 +157,7 @@ class Density:
             return False
         if self.linkage is None:
             self.linkage = SingleLinkage(self.dist, self.idx, self.w)
-        # The merge step may ask twice of one pair (a join vetoed, then the next).
-        key = a.tobytes() + b.tobytes()
-        if self._empty_asked is None or self._empty_asked[0] != key:
-            self._empty_asked = key, self.linkage.empty_space(a, b, self.min_weight)
-        return self._empty_asked[1]
+        return self.linkage.empty_space(a, b, self.min_weight)
 
     def join_level(self, a, b) -> float:
         """The shortest edge length at which more than half of each of ``a`` and ``b``
