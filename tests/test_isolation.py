@@ -80,6 +80,19 @@ def test_a_sparse_ring_around_a_dense_one_are_one_cluster_each(seed):
     assert labels[0] != labels[-1]
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_sparser_ring_around_a_dense_one_is_isolated_at_its_own_spacing(seed):
+    # 300 rows on a circle of radius 1: neighbourhoods of 15 rows span a sixth of a
+    # radian, its sparse stretches a third, so on mutual reachability it completes at
+    # a level only a few times nearer than the 0.8 to the inner ring, and is not
+    # isolated there; its plain steps are at most about a tenth.
+    rng = np.random.default_rng(seed)
+    X = np.vstack([thin_ring(rng, 300, (0, 0), 1.0, 0.01), thin_ring(rng, 500, (0, 0), 0.2, 0.03)])
+    outer = np.repeat([True, False], [300, 500])
+    assert any(np.array_equal(g, outer) for g in groups_of(X))
+    assert_same_partition(PPP().fit(X).labels_, outer)
+
+
 def test_touching_gaussians_in_an_isolated_group_stay_apart():
     # Two Gaussians 5 sd apart, far from a third: the pair is an isolated group, yet
     # each is one Gaussian with a valley of density between them.

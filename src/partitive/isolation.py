@@ -5,9 +5,10 @@ A person looking at a few lumpy clouds far apart names one cluster per cloud: th
 empty space around each dwarfs the sparse seams between its lumps, which the dip test
 and two Gaussians would each take for a boundary.  Here that judgement is made on the
 rows' single-linkage hierarchy over HDBSCAN's mutual-reachability distances (Campello,
-Moulavi and Sander 2013): a group is *isolated* when it is complete (holds COMPLETE of
-its weight) at a level ISOLATION times denser, or its square root times nearer, than
-the level at which it next meets another group of ``heavy`` weight.  The merge step
+Moulavi and Sander 2013), and where rows spread in fewer than two dimensions again over
+plain distances: a group is *isolated* when it is complete (holds COMPLETE of its
+weight) at a level ISOLATION times denser, or its square root times nearer, than the
+level at which it next meets another group of ``heavy`` weight.  The merge step
 (:mod:`partitive.merge`) joins two clusters that lie mostly in one isolated group,
 unless they are blobs.  scipy gives the minimum spanning tree; the hierarchy's walk,
 which keeps each group's weight history, is written here (scipy's ``linkage`` takes no
@@ -54,6 +55,32 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[tuple[np.ndarray,
     ``heavy``: the weight a group needs to count as one (lighter groups joining a
     group are its own sparse rows, not a neighbour).
 
+    How a group's rows hold together is read at a neighbourhood's scale, over mutual
+    reachability: a few stray rows between two groups are a chain of short steps to
+    plain distances, and long ones here.  Where rows spread in fewer than two
+    dimensions (``dim`` < 2: thin rings and chains, and shapes whose edges thin their
+    neighbourhoods), also at the rows' own spacing, over plain distances, and a group
+    isolated at either scale is isolated: along a line a neighbourhood spans several
+    spacings, and a sparse ring's sparsest stretches double it, so it completes late
+    in mutual reachability, and a gap of dozens of its spacings to a shape inside it
+    can look less than isolated.  Not in two dimensions or more, where the plain
+    reading took pairs of touching blobs, too light for the core check, for isolated
+    groups.  A group found at both scales keeps its isolation at the neighbourhood's,
+    the scale at which the seams inside it are read (:func:`partitive.merge.blobs_inside`).
+    """
+    src, dst, length = neighbour_edges(X, dist, idx)
+    groups = {}
+    readings = [mutual_reach(length, core[src], core[dst])] + ([length] if dim < 2 else [])
+    for reach in readings:
+        for members, isolation in _isolated(w, spanning_forest(src, dst, reach, w.size), dim, heavy):
+            groups.setdefault(np.sort(members).tobytes(), (members, isolation))
+    return list(groups.values())
+
+
+def _isolated(w, tree, dim, heavy) -> list[tuple[np.ndarray, float]]:
+    """The isolated groups on one minimum spanning ``tree`` (edges shortest first;
+    see :func:`isolated_groups`).
+
     Kruskal's walk over the minimum spanning tree, shortest edge first.  Each group
     keeps the levels at which its weight grew since it last met a heavy group (since
     its first row, if it never did); when it meets a heavy group at a level more than
@@ -67,7 +94,7 @@ def isolated_groups(X, w, dist, idx, core, dim, heavy) -> list[tuple[np.ndarray,
     the groups are slices of one array of n indices, however many there are (grid
     data make thousands).
     """
-    src, dst, level = spanning_tree(X, dist, idx, core)
+    src, dst, level = tree
     n, total = w.size, float(w.sum())
     parent = np.arange(n)
     weight = w.astype(float).copy()
@@ -137,23 +164,22 @@ def mutual_reach(length, core_src, core_dst):
     return np.maximum(length, np.maximum(core_src, core_dst))
 
 
-def spanning_tree(X, dist, idx, core):
-    """The minimum spanning tree of the rows' mutual-reachability distances over each row's
-    nearest rows ``idx``, the groups this leaves apart joined by their nearest rows:
-    edges ``(ends, ends, lengths)``, shortest first."""
+def neighbour_edges(X, dist, idx):
+    """The edges from each row to its nearest rows ``idx`` (at ``dist``), and edges
+    joining the groups these leave apart by their nearest rows: ``(ends, ends,
+    lengths)``."""
     from scipy.sparse.csgraph import connected_components
 
     n, k = idx.shape
     src = np.repeat(np.arange(n), k)
     dst = idx.ravel()
-    reach = mutual_reach(dist.ravel(), core[src], core[dst])
+    length = dist.ravel()
     n_parts, part = connected_components(_graph(src, dst, np.ones(src.size), n), directed=False)
     if n_parts > 1:
         gap_src, gap_dst = _bridges(X, part, n_parts)
-        src, dst = np.r_[src, gap_src], np.r_[dst, gap_dst]
         gap = np.sqrt(((X[gap_src] - X[gap_dst]) ** 2).sum(axis=1))
-        reach = np.r_[reach, mutual_reach(gap, core[gap_src], core[gap_dst])]
-    return spanning_forest(src, dst, reach, n)
+        src, dst, length = np.r_[src, gap_src], np.r_[dst, gap_dst], np.r_[length, gap]
+    return src, dst, length
 
 
 def spanning_forest(src, dst, length, n):
