@@ -50,6 +50,21 @@ def test_a_gap_between_boxes_is_empty_space_and_a_cut_through_one_is_not():
     assert not density.empty_space(left, lower & ~left)
 
 
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_a_second_gap_as_wide_as_the_first_is_empty_space(seed):
+    # Three boxes in a column, the upper gap a little narrower: the upper two join
+    # first, across their gap, and that step does not hold them together, so the
+    # lower gap reads as empty space too.  (In these draws the lower box does join
+    # the others among neighbours; where it does not, it is apart anyway.)
+    rng = np.random.default_rng(seed)
+    X = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.65), (1, 1.15)), box(rng, (0, 1.29), (1, 1.79))])
+    lower, middle = (np.arange(X.shape[0]) // BOX_ROWS == part for part in (0, 1))
+    density = density_of(X)
+    assert density.empty_space(middle, ~(lower | middle))
+    assert density.empty_space(lower, middle)
+    assert density.empty_space(lower, ~lower)
+
+
 def test_a_side_lighter_than_a_neighbourhood_is_not_judged():
     rng = np.random.default_rng(2)
     X = np.vstack([box(rng, (0, 0), (1, 1)), rng.uniform(3, 3.1, (10, 2))])

@@ -1,16 +1,16 @@
 """Empty space between two clusters, read from the rows' single-linkage hierarchy.
 
-On plain distances between neighbouring rows (each row's ``DENSITY_NEIGHBOURS``
-nearest, the edges of :class:`partitive.density.Density`), Kruskal's walk joins the
-rows into ever larger groups.  Two clusters are apart by empty space when the two
-groups whose joining first holds more than half of each join across a step more than
-EMPTY_SPACE times the longest step that holds either group together, strays aside.  A
-seam of rows, however sparse (the lumps of one cloud, the arcs of one ring), is crossed
-in steps about as long as the sides' own; an empty gap holds no row and is crossed in
-one long step, even where it is a few row spacings wide (two uniform boxes side by
-side) or does not lie across the line through the two clusters' centres.  Clusters
-whose majorities never join among neighbours are apart; a cluster that no group holds
-most of is not judged.
+On plain distances between neighbouring rows (each row's ``DENSITY_NEIGHBOURS`` nearest,
+the edges of :class:`partitive.density.Density`), Kruskal's walk joins the rows into
+ever larger groups. Two clusters are apart by empty space when the two groups whose
+joining first holds more than half of each join across a step more than EMPTY_SPACE
+times the longest step that holds either group together, strays aside (a step that is
+itself empty space holds nothing together). A seam of rows, however sparse (the lumps of
+one cloud, the arcs of one ring), is crossed in steps about as long as the sides' own;
+an empty gap holds no row and is crossed in one long step, even where it is a few row
+spacings wide (two uniform boxes side by side) or does not lie across the line through
+the two clusters' centres. Clusters whose majorities never join among neighbours are
+apart; a cluster that no group holds most of is not judged.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class SingleLinkage:
         self.order[start[:n]] = np.arange(n)
         self.weight = self._held(np.ones(n, dtype=bool))
         self.stray = STRAY_WEIGHT * w.sum() / n
+        self._holds = {}  # min_weight -> {node: its hold}, filled as asked
 
     def _held(self, rows: np.ndarray) -> np.ndarray:
         """The weight of ``rows`` (a mask) that every node holds."""
@@ -91,16 +92,50 @@ class SingleLinkage:
         sides = self.left[step], self.right[step]
         if min(self.weight[side] for side in sides) < min_weight:
             return False
-        return bool(self.level[step] > EMPTY_SPACE * max(self._hold(side) for side in sides))
+        return bool(self.level[step] > EMPTY_SPACE * max(self._hold(side, min_weight) for side in sides))
 
-    def _hold(self, node: int) -> float:
-        """The longest step that joins all of ``node``'s rows but strays: down the
-        heavier child while it holds that much."""
+    def _hold(self, node: int, min_weight: float) -> float:
+        """The longest step that holds ``node``'s rows together: the step at which they
+        were all joined but strays (down the heavier child while it holds that much),
+        unless that step is itself empty space between two groups of ``min_weight``
+        (then the longer of the two groups' own holds).  Without the exception a group
+        joined to a third across a gap of its own holds together by that gap, and a
+        second gap as wide goes unread.  Worked bottom-up, each node once."""
+        holds = self._holds.setdefault(min_weight, {})
+        pending = [node]
+        while pending:
+            top = pending[-1]
+            if top in holds:
+                pending.pop()
+                continue
+            step = self._joining_step(top)
+            if step is None:
+                holds[top] = 0.0
+                pending.pop()
+                continue
+            sides = self.left[step], self.right[step]
+            if min(self.weight[side] for side in sides) < min_weight:
+                holds[top] = float(self.level[step])
+                pending.pop()
+                continue
+            unread = [side for side in sides if side not in holds]
+            if unread:
+                pending.extend(unread)
+                continue
+            inner = max(holds[side] for side in sides)
+            holds[top] = inner if self.level[step] > EMPTY_SPACE * inner else float(self.level[step])
+            pending.pop()
+        return holds[node]
+
+    def _joining_step(self, node: int) -> int | None:
+        """The merge that joins all of ``node``'s rows but strays (the last
+        ``stray`` weight): down the heavier child while it holds that much; None where
+        no merge does (a row, or one row holding all but strays)."""
         enough = self.weight[node] - self.stray
         while node >= self.n:
             i = node - self.n
             heavier = max(self.left[i], self.right[i], key=lambda child: self.weight[child])
             if self.weight[heavier] < enough:
-                return float(self.level[i])
+                return i
             node = heavier
-        return 0.0
+        return None
