@@ -51,13 +51,19 @@ def machine() -> str:
     return f"{cores} cores{memory_text} ({platform.system()} {platform.machine()}, Python {platform.python_version()})"
 
 
+#: Environment variables that change what a benchmark measures: shown in its command.
+SETTINGS = ("PARTITIVE_FAMILIES",)
+
+
 def command(argv=None) -> str:
-    """The command line that ran the script, with the script's path from the repository."""
+    """The command line that ran the script, with the script's path from the repository
+    and any of SETTINGS set in the environment."""
     argv = sys.argv if argv is None else argv
     script = Path(argv[0]).resolve()
     with contextlib.suppress(ValueError):
         script = script.relative_to(ROOT)
-    return shlex.join(["python", str(script), *argv[1:]])
+    settings = [f"{name}={shlex.quote(os.environ[name])}" for name in SETTINGS if name in os.environ]
+    return " ".join([*settings, shlex.join(["python", str(script), *argv[1:]])])
 
 
 def header(argv=None) -> str:
