@@ -1,14 +1,21 @@
-"""A family of draws for ``benchmarks/families.py``: uniform boxes a narrow gap apart.
+"""Families of draws for ``benchmarks/families.py``: shapes that empty space separates.
 
     PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family boxes
+    PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family nested
 
-3-7 uniform boxes in the cells of a grid (3 x 3 in two features, 2 x 2 x 2 in three),
+``boxes``: 3-7 uniform boxes in the cells of a grid (3 x 3 in two features, 2 x 2 x 2 in three),
 cells of random widths, each box its cell less an empty margin: neighbouring boxes face
 each other across a gap of 2-5 row spacings of the sparsest cell (at most 40 % of the
 narrowest cell; the boxes, a gap narrower than their cells, are a little denser), some
 along a whole side, some only at a corner.  One cluster per box.
 The gap is far narrower than the boxes, so it is no slab of several deviations along
 the line between two boxes, yet the eye sees it at once.
+
+``nested``: a thin ring of 200-800 rows (radius 1, radial deviation 0.5-2 %) around a
+denser shape well inside it, a thin ring (radius 0.15-0.4) or a round Gaussian
+(deviation 0.04-0.1) of 300-800 rows.  Two clusters.  The outer ring's rows are
+0.008-0.03 apart along it, the shapes 0.4-0.8 apart: the gap is dozens of the outer
+ring's spacings, but only a few of its neighbourhoods of 15 rows.
 """
 
 from __future__ import annotations
@@ -32,4 +39,19 @@ def boxes(rng):
     return X, np.repeat(np.arange(1, k + 1), rows)
 
 
-FAMILIES = {"boxes": boxes}
+def nested(rng):
+    def ring(n, radius, width):
+        angle = rng.uniform(0, 2 * np.pi, n)
+        r = radius * (1 + width * rng.standard_normal(n))
+        return np.c_[r * np.cos(angle), r * np.sin(angle)]
+
+    outer = ring(int(rng.integers(200, 801)), 1.0, rng.uniform(0.005, 0.02))
+    n_inner = int(rng.integers(300, 801))
+    if rng.integers(2):
+        inner = ring(n_inner, rng.uniform(0.15, 0.4), rng.uniform(0.02, 0.05))
+    else:
+        inner = rng.uniform(0.04, 0.1) * rng.standard_normal((n_inner, 2))
+    return np.vstack([outer, inner]), np.repeat([1, 2], [len(outer), n_inner])
+
+
+FAMILIES = {"boxes": boxes, "nested": nested}
