@@ -177,6 +177,23 @@ def test_a_split_taken_for_two_gaussians_is_recorded_as_such():
     assert {leaf for c in tree.clusters for leaf in c.leaves} == set(root.children)
 
 
+@pytest.mark.parametrize(
+    "kind, d, seed", [("ball", 2, 4), ("ball", 2, 5), ("box", 2, 0), ("box", 2, 1), ("box", 3, 0), ("box", 3, 1)]
+)
+def test_a_uniform_shape_alone_is_one_cluster_not_two_gaussians(kind, d, seed):
+    # Two Gaussians side by side fit a uniform disc or box of 800 rows, and their
+    # components pass as Gaussians; but its density does not peak as theirs would.
+    rng = np.random.default_rng(seed)
+    if kind == "box":
+        X = rng.uniform(-1, 1, (800, d)) * rng.uniform(0.6, 1.4, d)
+    else:
+        v = rng.standard_normal((800, d))
+        X = v / np.linalg.norm(v, axis=1, keepdims=True) * rng.random((800, 1)) ** (1 / d)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 1
+    assert (model.labels_ == 0).all()
+
+
 def test_the_lumps_of_one_isolated_cloud_are_not_split_as_two_gaussians():
     # A random walk's cloud far from the others fits two Gaussians, but no valley or
     # Gaussian blob lies inside it: the isolated group is one cluster.

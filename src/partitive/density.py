@@ -51,6 +51,14 @@ DENSITY_SEARCH_BUDGET = 50_000 * 2**4
 VALLEY = 0.3
 
 
+def gaussian_log_peak(dim: float) -> float:
+    """The log of how many times denser one Gaussian is at its densest tenth of rows
+    than at its median row, in ``dim`` dimensions: (chi2_dim(0.5) - chi2_dim(0.1)) / 2."""
+    from scipy.stats import chi2
+
+    return (chi2.median(dim) - chi2.ppf(0.1, dim)) / 2.0
+
+
 def density_readable(n_rows: int, n_features: int) -> bool:
     """Whether density is read on ``n_rows`` rows of ``n_features`` features: at least
     two features, enough rows for neighbours, and a cheap k-NN search
@@ -209,16 +217,23 @@ class Density:
                 most = max(most, isolation)
         return most
 
-    def _flat(self, members):
+    def flat_beside(self, members, peak: float | None) -> bool:
+        """Whether the rows ``members`` (a mask) are flat beside a law whose densest
+        tenth of rows is ``peak`` times denser than its median row (None: a
+        Gaussian's; :meth:`_flat`); False where density is not read."""
+        return self._reads() and self._flat(members, peak) is not None
+
+    def _flat(self, members, peak: float | None = None):
         """The cluster's median core distance if it is flat, else None.
 
         Flat: its densest tenth of rows is not much denser than its median row, less
-        than halfway (in log density) from a flat shape's ratio to a Gaussian's, both
-        as a k-NN estimate sees them; and its neighbourhoods are small beside it.  A
-        Gaussian's densest tenth is exp((chi2_d(0.5) - chi2_d(0.1)) / 2) times denser
-        than its median row (1.8x in 2-D); a cluster in noise, far more.
+        than halfway (in log density) from a flat shape's ratio to ``peak``, both as a
+        k-NN estimate sees them; and its neighbourhoods are small beside it.  By
+        default ``peak`` is a Gaussian's: its densest tenth is exp((chi2_d(0.5) -
+        chi2_d(0.1)) / 2) times denser than its median row (1.8x in 2-D); a cluster in
+        noise, far more.
         """
-        from scipy.stats import chi2, norm
+        from scipy.stats import norm
 
         rows = np.flatnonzero(members)
         X, w, core = self.X[rows], self.w[rows], self.core[rows]
@@ -228,6 +243,7 @@ class Density:
         if not (0 < dense and typical <= LOCAL_DENSITY * radius
                 and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
             return None
+        if peak is None:
+            peak = np.exp(gaussian_log_peak(self.dim))
         flat = np.exp(norm.ppf(0.9) * self.scatter)
-        gaussian = flat * np.exp((chi2.median(self.dim) - chi2.ppf(0.1, self.dim)) / 2.0)
-        return typical if (typical / dense) ** self.dim < np.sqrt(flat * gaussian) else None
+        return typical if (typical / dense) ** self.dim < np.sqrt(flat * (flat * peak)) else None

@@ -12,12 +12,12 @@ it is, without the truncation of a hard side.
 :func:`overlapping_pair` asks it of one cluster: a two-component mixture that fits the
 cluster, where one Gaussian does not.  :func:`split_overlapping`, the last stage of a
 fit on rows (:mod:`partitive.grow`), asks it of every cluster of the mixture, splits
-those that are two, unless density reads them as one isolated cloud, and records the
-split in the tree.  Where the mixture was fitted beside a uniform background (noise),
-a row counts for a cluster only as far as the background leaves it: noise about a
-uniform shape would otherwise be read as two Gaussians' tails.  The Anderson-Darling distance of a
-fitted mixture is written out here for weighted rows, which scipy's tests do not
-take.
+those that are two, unless density reads them as one flat shape or one isolated cloud,
+and records the split in the tree.  Where the mixture was fitted beside a uniform
+background (noise), a row counts for a cluster only as far as the background leaves it:
+noise about a uniform shape would otherwise be read as two Gaussians' tails.  The
+Anderson-Darling distance of a fitted mixture is written out here for weighted rows,
+which scipy's tests do not take.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from .assemble import background_density, fit_gaussians
+from .density import gaussian_log_peak
 from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
 from .merge import blobs_inside, compact_pieces
 from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge, beside_background
 from .one_gaussian import looks_gaussian
+from .prepare import weighted_quantile
 from .split import two_means
 
 #: The check needs this many rows (effective: (sum r)^2 / sum r^2): with fewer a
@@ -59,6 +61,10 @@ SEPARATION = 2.0
 #: to the same rows).  A cut edge or a flat top that the components' weights smooth
 #: over shows here.
 FIT_DISTANCE = 1.0
+#: The k-NN density over a neighbourhood smooths two overlapping Gaussians' peak: it
+#: reads about this share of it, in log, where a uniform shape reads none
+#: (docs/design/overlapping-gaussians.md).
+SEEN_PEAK = 0.5
 
 
 def overlapping_pair(X, r, covariance_types) -> Mixture | None:
@@ -248,7 +254,7 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         members = np.flatnonzero(owner[piece_of] == c)
         second = members[pair.predict(X[members]) == 1]
         refit = None
-        if 0 < second.size < members.size and _density_allows(X, w, density, members, second):
+        if 0 < second.size < members.size and _density_allows(X, w, density, members, second, pair):
             refit = _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, density)
         sides = None if refit is None else _leaves_of_sides(growth, groups[c], members, second)
         if sides is None:
@@ -288,24 +294,52 @@ def _refit(X, w, spread, pieces, c, second, groups, covariance_type, rule, densi
     return mixture, labels, posterior, (trial_piece, trial_owner)
 
 
-def _density_allows(X, w, density, members, second) -> bool:
+def _density_allows(X, w, density, members, second, pair) -> bool:
     """Whether density (where it is read) lets a cluster's two sides (``second``: the
-    rows of ``members`` on the second) be two clusters: where they lie in an isolated
-    group, only if they are blobs, as the merge step asks of the group's parts
-    (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two Gaussians
-    too)."""
+    rows of ``members`` on the second) be the two Gaussians of ``pair``: not where the
+    cluster is flat beside them (:func:`flat_beside_pair`), and where the sides lie in
+    an isolated group, only if they are blobs, as the merge step asks of the group's
+    parts (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two
+    Gaussians too)."""
     if density is None:
         return True
+    cluster = np.zeros(X.shape[0], dtype=bool)
+    cluster[members] = True
+    if flat_beside_pair(X, w, density, cluster, pair):
+        return False
     b = np.zeros(X.shape[0], dtype=bool)
     b[second] = True
-    a = np.zeros(X.shape[0], dtype=bool)
-    a[members] = True
-    a &= ~b
+    a = cluster & ~b
     isolation = density.isolation(a, b)
     if isolation <= 0:
         return True
     level = density.join_level(a, b)
     return not np.isfinite(level) or blobs_inside(X, w, density, a, b, level, isolation)
+
+
+def flat_beside_pair(X, w, density, cluster, pair) -> bool:
+    """Whether the rows ``cluster`` (a mask) are flat beside the two Gaussians
+    ``pair`` fitted to them: their density, as the k-NN estimate reads it, varies from
+    their median row to their densest tenth less than halfway (in log) from a flat
+    shape's to the pair's peak as that estimate would see it (SEEN_PEAK).  Two
+    overlapping Gaussians make the density peak about their means, a uniform box,
+    disc or bar does not, though two Gaussians fit it too
+    (docs/design/overlapping-gaussians.md).
+
+    The pair's peak is its densest tenth of these rows over its median row, by its own
+    density, carried from the pair's features to the dimension in which density is
+    read in proportion to one Gaussian's (features far thinner than a neighbourhood
+    add to the one, not to the other).
+    """
+    # First against one Gaussian, which also reads density (and its dimension) where
+    # it is read: a cluster that peaks like one Gaussian is no flat shape.
+    if not density.flat_beside(cluster, None):
+        return False
+    log_density = logsumexp(pair.log_joint(X[cluster]), axis=1)
+    weights = w[cluster]
+    log_peak = weighted_quantile(log_density, weights, 0.9) - weighted_quantile(log_density, weights, 0.5)
+    log_peak *= gaussian_log_peak(density.dim) / gaussian_log_peak(X.shape[1])
+    return density.flat_beside(cluster, np.exp(SEEN_PEAK * log_peak))
 
 
 def _leaves_of_sides(growth, leaves, members, second):
