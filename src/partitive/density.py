@@ -51,7 +51,7 @@ DENSITY_SEARCH_BUDGET = 50_000 * 2**4
 VALLEY = 0.3
 
 
-def gaussian_log_peak(dim: float) -> float:
+def _gaussian_log_peak(dim: float) -> float:
     """The log of how many times denser one Gaussian is at its densest tenth of rows
     than at its median row, in ``dim`` dimensions: (chi2_dim(0.5) - chi2_dim(0.1)) / 2."""
     from scipy.stats import chi2
@@ -217,11 +217,21 @@ class Density:
                 most = max(most, isolation)
         return most
 
-    def flat_beside(self, members, peak: float | None) -> bool:
-        """Whether the rows ``members`` (a mask) are flat beside a law whose densest
-        tenth of rows is ``peak`` times denser than its median row (None: a
-        Gaussian's; :meth:`_flat`); False where density is not read."""
-        return self._reads() and self._flat(members, peak) is not None
+    def flat_beside(self, members, log_peak: float, n_features: int, seen: float) -> bool:
+        """Whether the rows ``members`` (a mask) are flat (:meth:`_flat`) beside one
+        Gaussian and beside a law whose densest tenth of rows is ``exp(log_peak)``
+        times denser than its median row in ``n_features`` features, as the k-NN
+        estimate would see it: carried to the dimension density is read in, in
+        proportion to one Gaussian's (features far thinner than a neighbourhood add to
+        the one, not to the other), and read to the share ``seen`` of it in log (the
+        estimate smooths a peak over a neighbourhood).  False where density is not
+        read."""
+        if not self._reads():
+            return False
+        carried = log_peak * (_gaussian_log_peak(self.dim) / _gaussian_log_peak(n_features))
+        # Flat beside both is flat beside the lower peak; a NaN peak is flat beside none.
+        peak = np.minimum(np.exp(_gaussian_log_peak(self.dim)), np.exp(seen * carried))
+        return self._flat(members, peak) is not None
 
     def _flat(self, members, peak: float | None = None):
         """The cluster's median core distance if it is flat, else None.
@@ -244,6 +254,6 @@ class Density:
                 and w.sum() >= self.min_weight / LOCAL_DENSITY**2):
             return None
         if peak is None:
-            peak = np.exp(gaussian_log_peak(self.dim))
+            peak = np.exp(_gaussian_log_peak(self.dim))
         flat = np.exp(norm.ppf(0.9) * self.scatter)
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * (flat * peak)) else None

@@ -30,7 +30,6 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from .assemble import background_density, fit_gaussians
-from .density import gaussian_log_peak
 from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
 from .merge import blobs_inside, compact_pieces
 from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge, beside_background
@@ -327,19 +326,14 @@ def flat_beside_pair(X, w, density, cluster, pair) -> bool:
     (docs/design/overlapping-gaussians.md).
 
     The pair's peak is its densest tenth of these rows over its median row, by its own
-    density, carried from the pair's features to the dimension in which density is
-    read in proportion to one Gaussian's (features far thinner than a neighbourhood
-    add to the one, not to the other).
+    density (:meth:`partitive.density.Density.flat_beside` carries it to the dimension
+    density is read in).  A cluster that peaks like one Gaussian is no flat shape
+    either way.
     """
-    # First against one Gaussian, which also reads density (and its dimension) where
-    # it is read: a cluster that peaks like one Gaussian is no flat shape.
-    if not density.flat_beside(cluster, None):
-        return False
     log_density = logsumexp(pair.log_joint(X[cluster]), axis=1)
     weights = w[cluster]
     log_peak = weighted_quantile(log_density, weights, 0.9) - weighted_quantile(log_density, weights, 0.5)
-    log_peak *= gaussian_log_peak(density.dim) / gaussian_log_peak(X.shape[1])
-    return density.flat_beside(cluster, np.exp(SEEN_PEAK * log_peak))
+    return density.flat_beside(cluster, log_peak, X.shape[1], SEEN_PEAK)
 
 
 def _leaves_of_sides(growth, leaves, members, second):
