@@ -15,7 +15,9 @@ draws (fixed seeds), for one shape:
 - ``banana``: a Gaussian bent into a curve; ``elongated``: a Gaussian with standard
   deviations from 10 down to 1 along the features; ``tilted``: the same Gaussian turned
   by a random rotation, so its features are correlated; ``grid``: a round Gaussian
-  recorded to whole numbers (standard deviation 1: five or so values per feature).
+  recorded to whole numbers (standard deviation 1: five or so values per feature);
+  ``t3 cloud``: a multivariate t (3 degrees of freedom), heavy-tailed in every
+  direction at once.
 
 The right answer is 1 everywhere.  ``--power`` adds the same fits after a per-feature
 Yeo-Johnson transform (``sklearn.preprocessing.PowerTransformer``), the usual remedy
@@ -48,6 +50,8 @@ def shapes(rng: np.random.Generator, n: int, d: int):
     yield "elongated", elongated
     yield "tilted", elongated @ special_ortho_group.rvs(d, random_state=rng)
     yield "grid", np.round(rng.normal(size=(n, d)))
+    # Last, so that the other shapes' draws stay those of earlier runs.
+    yield "t3 cloud", rng.standard_normal((n, d)) / np.sqrt(rng.chisquare(3, (n, 1)) / 3)
 
 
 def main() -> None:
