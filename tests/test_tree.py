@@ -124,3 +124,19 @@ def test_a_cut_tree_predicts_through_its_splits():
     assert [round(float(c.center[0])) for c in cut.clusters] == [0, 10, 16]
     assert cut.predict([[5.5], [6.0], [8.0], [13.5]]).tolist() == [0, 0, 1, 2]
     assert np.array_equal(np.bincount(cut.predict(X)), [200, 200, 400])
+
+
+def test_nodes_fitted_in_principal_axes_are_described_by_the_rows_under_them():
+    # Two heavy-tailed clouds in 128 features: refining the leaves empties one that
+    # held a few far rows.  It was described by no rows, and its NaN centroid reached
+    # every node above it (and the centres of cuts through them).
+    rng = np.random.default_rng(128040)
+    y = np.repeat([0, 1], 1024)
+    z = rng.standard_normal((2048, 128)) / np.sqrt(rng.chisquare(3, (2048, 1)))
+    X = 500.0 + 100.0 * y[:, None] + 40.0 * z
+    tree = PPP().fit(X).tree_
+    assert all(np.isfinite(n.centroid).all() and np.isfinite(n.variance).all() for n in tree.nodes)
+    # The root holds every row.
+    np.testing.assert_allclose(tree.nodes[0].centroid, X.mean(axis=0))
+    np.testing.assert_allclose(tree.nodes[0].variance, X.var(axis=0), rtol=1e-6)
+    assert all(np.isfinite(c.center).all() for k in (2, 3, 4) for c in tree.cut(k).clusters)

@@ -143,24 +143,34 @@ def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
     and ``leaves``: of each of the rows ``X``), and the mixture told how to project new
     rows."""
     def described(rows):
-        center = w[rows] @ X[rows] / w[rows].sum()
-        return center, node_variance(X[rows], w[rows], center, spread_of(spread, rows))
+        weight = w[rows].sum()
+        center = w[rows] @ X[rows] / weight
+        return center, node_variance(X[rows], w[rows], center, spread_of(spread, rows)), weight
+
+    def as_grown(n):
+        # A leaf whose rows all went to other clusters when the leaves were refined:
+        # described as it was grown, in the principal axes (their variance only).
+        return mean + axes @ n.centroid, axes**2 @ n.variance, 0.0
 
     # Leaves from their rows, the nodes above from their children (Chan et al.'s
-    # pairwise update of weighted means and squared deviations): each row read once.
+    # pairwise update of weighted means and squared deviations): each row read once,
+    # and each node described by the rows now under it.
     stats = {}
     for n in reversed(tree.nodes):  # children have larger ids than their parents
         if n.children is None:
-            stats[n.id] = described(np.flatnonzero(leaves == n.id))
+            rows = np.flatnonzero(leaves == n.id)
+            stats[n.id] = described(rows) if w[rows].sum() > 0 else as_grown(n)
             continue
-        (a, b), (Wa, Wb) = n.children, (tree.nodes[i].weight for i in n.children)
-        (mean_a, var_a), (mean_b, var_b) = stats[a], stats[b]
-        delta = mean_b - mean_a
+        (mean_a, var_a, Wa), (mean_b, var_b, Wb) = (stats[i] for i in n.children)
         W = Wa + Wb
-        stats[n.id] = (mean_a + delta * (Wb / W), (Wa * var_a + Wb * var_b + delta**2 * (Wa * Wb / W)) / W)
+        if W == 0:
+            stats[n.id] = as_grown(n)
+            continue
+        delta = mean_b - mean_a
+        stats[n.id] = (mean_a + delta * (Wb / W), (Wa * var_a + Wb * var_b + delta**2 * (Wa * Wb / W)) / W, W)
 
     def node(n):
-        centroid, variance = stats[n.id]
+        centroid, variance, _ = stats[n.id]
         direction = None if n.direction is None else axes @ n.direction
         threshold = None if n.threshold is None else n.threshold + float(mean @ direction)
         return replace(n, centroid=centroid, variance=variance, sse=float(variance.sum() * n.weight),
@@ -168,7 +178,7 @@ def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
 
     clusters = []
     for c in tree.clusters:
-        center, variance = described(np.flatnonzero(labels == c.label))
+        center, variance, _ = described(np.flatnonzero(labels == c.label))
         clusters.append(replace(c, center=center, variance=variance))
     mixture = None if tree.mixture is None else replace(tree.mixture, projection=(mean, axes))
     return replace(tree, nodes=[node(n) for n in tree.nodes], clusters=clusters, mixture=mixture)
