@@ -126,17 +126,25 @@ def test_a_cut_tree_predicts_through_its_splits():
     assert np.array_equal(np.bincount(cut.predict(X)), [200, 200, 400])
 
 
-def test_nodes_fitted_in_principal_axes_are_described_by_the_rows_under_them():
-    # Two heavy-tailed clouds in 128 features: refining the leaves empties one that
-    # held a few far rows.  It was described by no rows, and its NaN centroid reached
-    # every node above it (and the centres of cuts through them).
+def test_nodes_fitted_in_principal_axes_are_described_by_the_rows_their_splits_send_them():
+    # Two heavy-tailed clouds in 128 features: refinement moves rows between leaves,
+    # and a leaf grown again on its new rows lies below splits that send it others.
+    # Nodes were described by the leaves' rows after refinement: one leaf had none,
+    # and its NaN centroid reached every node above it and the centres of cuts.
     rng = np.random.default_rng(128040)
     y = np.repeat([0, 1], 1024)
     z = rng.standard_normal((2048, 128)) / np.sqrt(rng.chisquare(3, (2048, 1)))
     X = 500.0 + 100.0 * y[:, None] + 40.0 * z
     tree = PPP().fit(X).tree_
     assert all(np.isfinite(n.centroid).all() and np.isfinite(n.variance).all() for n in tree.nodes)
-    # The root holds every row.
-    np.testing.assert_allclose(tree.nodes[0].centroid, X.mean(axis=0))
-    np.testing.assert_allclose(tree.nodes[0].variance, X.var(axis=0), rtol=1e-6)
-    assert all(np.isfinite(c.center).all() for k in (2, 3, 4) for c in tree.cut(k).clusters)
+    reached = tree.descend(X)
+    for n in tree.nodes:
+        rows = np.flatnonzero(np.isin(reached, [leaf.id for leaf in tree.leaves(n.id)]))
+        if rows.size:
+            np.testing.assert_allclose(n.centroid, X[rows].mean(axis=0), rtol=1e-9)
+            np.testing.assert_allclose(n.variance, X[rows].var(axis=0), rtol=1e-6)
+    for k in (2, 3, 4):
+        cut = tree.cut(k)
+        labels = cut.predict(X)
+        for c in cut.clusters:
+            np.testing.assert_allclose(c.center, X[labels == c.label].mean(axis=0), rtol=1e-9)

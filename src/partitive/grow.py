@@ -115,8 +115,7 @@ def _fit_in_principal_axes(X, w, rule, min_cluster_size, max_clusters, n_cluster
     HIGH_D_FROM features (PRINCIPAL_AXES), the tree put back in the features' space."""
     settings = (rule, min_cluster_size, max_clusters, n_clusters, feature_names, params)
     if X.shape[1] <= HIGH_D_FROM:
-        tree, labels, _ = _fit_tree(X, w, *settings, spread, covariance_type, sample)
-        return tree, labels
+        return _fit_tree(X, w, *settings, spread, covariance_type, sample)
     # Everything is computed on the canonical rows, so that no sum and no product's
     # blocking depends on the order or the repetition of the rows.
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
@@ -126,40 +125,41 @@ def _fit_in_principal_axes(X, w, rule, min_cluster_size, max_clusters, n_cluster
     n_points = min(wu.sum(), Xu.shape[0])
     n_axes = int(max(1, min(PRINCIPAL_AXES, n_points // (2 * MIXTURE_POINTS_PER_DIM))))
     mean, axes = principal_axes(Xu, wu, with_rounding(su, rounding, Xu.shape), n_axes)
-    tree, labels, leaves = _fit_tree(
-        ((Xu - mean) @ axes)[inverse], w, *settings,
+    Z = (Xu - mean) @ axes
+    tree, labels = _fit_tree(
+        Z[inverse], w, *settings,
         None if su is None else (su @ axes**2)[inverse],
         covariance_type, None if sample is None else (sample - mean) @ axes,
         rounding=None if rounding is None else rounding @ axes**2,
     )
     first = np.unique(inverse, return_index=True)[1]  # a row of each canonical row
-    tree = _in_feature_space(tree, mean, axes, Xu, wu, su, labels[first], leaves[first])
+    tree = _in_feature_space(tree, mean, axes, Xu, wu, su, labels[first], tree.descend(Z))
     return tree, labels
 
 
 def _in_feature_space(tree, mean, axes, X, w, spread, labels, leaves):
     """A tree fitted in principal axes, described in the features: directions and
-    thresholds mapped back, nodes and clusters described by their members (``labels``
-    and ``leaves``: of each of the rows ``X``), and the mixture told how to project new
-    rows."""
+    thresholds mapped back, nodes and clusters described by their members (``labels``:
+    each row's cluster; ``leaves``: the leaf each row reaches through the splits, as
+    ``cut`` sends it), and the mixture told how to project new rows."""
     def described(rows):
         weight = w[rows].sum()
         center = w[rows] @ X[rows] / weight
         return center, node_variance(X[rows], w[rows], center, spread_of(spread, rows)), weight
 
     def as_grown(n):
-        # A leaf whose rows all went to other clusters when the leaves were refined:
-        # described as it was grown, in the principal axes (their variance only).
+        # A leaf grown again on the rows refinement gave it can be reached by none
+        # through the splits above: described as it was grown, in the principal axes
+        # (their variance only).
         return mean + axes @ n.centroid, axes**2 @ n.variance, 0.0
 
     # Leaves from their rows, the nodes above from their children (Chan et al.'s
-    # pairwise update of weighted means and squared deviations): each row read once,
-    # and each node described by the rows now under it.
+    # pairwise update of weighted means and squared deviations): each row read once.
     stats = {}
     for n in reversed(tree.nodes):  # children have larger ids than their parents
         if n.children is None:
             rows = np.flatnonzero(leaves == n.id)
-            stats[n.id] = described(rows) if w[rows].sum() > 0 else as_grown(n)
+            stats[n.id] = described(rows) if rows.size else as_grown(n)
             continue
         (mean_a, var_a, Wa), (mean_b, var_b, Wb) = (stats[i] for i in n.children)
         W = Wa + Wb
@@ -209,7 +209,7 @@ def _with_constant_features(tree, varying, values, feature_names):
 
 def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_names, params,
               spread, covariance_type, sample, rounding="from the data"):
-    """The tree, each row's label and each row's leaf."""
+    """The tree and each row's label."""
     Xu, wu, su, inverse = canonical_rows(X, w, spread)
     if isinstance(rounding, str):
         rounding = grid_rounding(Xu, wu, sample)
@@ -263,7 +263,7 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     tree, labels = assemble(
         Xu, wu, su, nodes, labels, mixture, posterior, groups, merges, feature_names, params
     )
-    return tree, labels[inverse], leaf_of[inverse]
+    return tree, labels[inverse]
 
 
 class _Growth:
