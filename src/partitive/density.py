@@ -228,9 +228,10 @@ class Density:
         read."""
         if not self._reads():
             return False
-        carried = log_peak * (_gaussian_log_peak(self.dim) / _gaussian_log_peak(n_features))
+        gaussian = _gaussian_log_peak(self.dim)
+        carried = log_peak * (gaussian / _gaussian_log_peak(n_features))
         # Flat beside both is flat beside the lower peak; a NaN peak is flat beside none.
-        peak = np.minimum(np.exp(_gaussian_log_peak(self.dim)), np.exp(seen * carried))
+        peak = np.minimum(np.exp(gaussian), np.exp(seen * carried))
         return self._flat(members, peak) is not None
 
     def _flat(self, members, peak: float | None = None):
