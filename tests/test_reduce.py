@@ -70,6 +70,21 @@ def test_representatives_do_not_depend_on_chunking_or_order(chunk_rows):
     assert _same_representatives(whole, threaded)
 
 
+@pytest.mark.parametrize("d", [3, 8, 40, 80])
+def test_representatives_of_decimal_values_do_not_depend_on_chunking_or_order(d):
+    # Values with one decimal put many rows midway between two seeds, where only the
+    # last bit of the computed distances decides, and a matrix product rounds that bit
+    # by how many rows share it: the search orders such rows again in a fixed
+    # arithmetic.  80 features: coarse seeds in principal axes.
+    rng = np.random.default_rng(d)
+    X = np.round(rng.normal(0, 1, (3000, d)) + 2 * rng.integers(0, 3, (3000, 1)), 1)
+    w = np.ones(X.shape[0])
+    whole = reduce(ArraySource(X, w, chunk_rows=X.shape[0]), 300)
+    for chunk_rows in (1, 7, 1000):
+        order = rng.permutation(X.shape[0])
+        assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 300))
+
+
 @pytest.mark.parametrize("integer_midpoints", [False, True])
 def test_representatives_in_many_dimensions_do_not_depend_on_chunking_or_order(integer_midpoints):
     # Above ASSIGN_DIMS features a row's coarse seeds are found in the seeds' principal

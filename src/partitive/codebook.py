@@ -4,12 +4,19 @@ A :class:`Codebook` holds the seeds, grouped by their nearest coarse seed (about
 sqrt(m) of them).  A row's seed is the nearest in the groups of its CODEBOOK_PROBES
 nearest coarse seeds, found with one matrix product per group; a row far from the seed
 found, beside that seed's spacing, is searched again exactly.  The codebook also tells
-which seeds stand in rare regions, whose rows the reduction samples again.  Every
-answer is a function of the row and the seeds alone, so the representatives do not
-depend on row order or chunking.
+which seeds stand in rare regions, whose rows the reduction samples again.
+
+Every answer is a function of the row and the seeds alone, so the representatives do
+not depend on row order or chunking.  A matrix product's last bit depends on its
+shape (how many rows share it), so where two computed distances are too close for the
+product to order (a row midway between two seeds, common where values lie on a grid)
+they are measured again in a fixed arithmetic (:meth:`Codebook._fixed_distances`),
+and equal distances go to the lower seed.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,6 +59,12 @@ RARE_PROBES = 8
 #: A row further from its seed than this many times the seed's distance to its
 #: RARE_NEAR-th nearest seed is searched again exactly (:meth:`Codebook.assign`).
 SPACING_FACTOR = 2.0
+#: Computed distances within this many (times d + 2) machine epsilons of each other
+#: are ordered again in a fixed arithmetic (:meth:`Codebook._margin`).  It must cover
+#: twice the worst rounding of both ways of computing a distance, keys in principal
+#: axes included; it is still some 1e-12 of the squared extent of the seeds, so on
+#: continuous values almost no row is measured again.
+TIE_ROUNDING = 64
 
 
 class Codebook:
@@ -79,16 +92,11 @@ class Codebook:
         keys = self._keys(self.seeds)
         n_coarse = int(np.ceil(np.sqrt(n_base)))
         self.coarse = keys[:n_coarse]
-        # Distances are |c|^2 + x.(-2c): scaling by -2 is exact, so these are the very
-        # values of |c|^2 - 2 x.c, made without a second pass over the product.
-        self.coarse_norms = (self.coarse * self.coarse).sum(axis=1)
-        self.coarse_scaled = -2.0 * self.coarse
+        self.coarse_augmented = _augmented_seeds(self.coarse)
         group = nearest_center(keys, self.coarse)
         group[:n_coarse] = np.arange(n_coarse)
         self.members = [np.flatnonzero(group == g) for g in range(n_coarse)]
-        member_seeds = [self.seeds[m] for m in self.members]
-        self.member_norms = [(c * c).sum(axis=1) for c in member_seeds]
-        self.member_scaled = [-2.0 * c for c in member_seeds]
+        self.member_augmented = [_augmented_seeds(self.seeds[m]) for m in self.members]
         offsets = self.seeds[:n_base]
         span = offsets.max(axis=0) - offsets.min(axis=0)
         # Powers of two, so dividing by the scale is exact.
@@ -96,6 +104,7 @@ class Codebook:
         self.scale = np.ldexp(1.0, exponent)
         self.inverse_scale = np.ldexp(1.0, -exponent)
         self.absolute_seeds = seeds
+        self.radius = float(np.sqrt((self.seeds * self.seeds).sum(axis=1).max()))
         # The largest distance from a coarse seed to a seed of its group: no seed of a
         # group is nearer a row than its distance to the coarse seed minus this.
         self.coarse_radius = np.array([
@@ -103,6 +112,9 @@ class Codebook:
         ])
         self._neighbours = None
         self._seed_spacing = None
+        # Made here, where the codebook is made, not by whichever worker (thread or
+        # machine) first assigns a row: far rows are told by it.
+        self._spacing()
 
     def rare(self) -> np.ndarray:
         """Which seeds stand in rare regions (see RARE_NEIGHBOURS), a function of the
@@ -134,17 +146,16 @@ class Codebook:
             return self._neighbours
         m = self.seeds.shape[0]
         k_max = min(RARE_NEIGHBOURS, m - 1)
-        probes = self._nearest_coarse(self._keys(self.seeds), RARE_PROBES)
+        augmented = _augmented_rows(self.seeds)
+        probes = self._nearest_coarse(self._augmented_keys(augmented), RARE_PROBES)
         norms = (self.seeds * self.seeds).sum(axis=1)
         nearest = np.full((m, max(len(probes) * RARE_NEIGHBOURS, RARE_NEIGHBOURS)), np.inf)
         for p, group in enumerate(probes):
-            order = np.argsort(group, kind="stable")
-            bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
+            order, bounds = _grouped(group, len(self.members))
             for g, members in enumerate(self.members):
                 rows = order[bounds[g] : bounds[g + 1]]
                 if rows.size:
-                    distance = self.seeds[rows] @ self.member_scaled[g].T
-                    distance += self.member_norms[g]
+                    distance = augmented[rows] @ self.member_augmented[g].T
                     distance += norms[rows, None]
                     distance[rows[:, None] == members[None, :]] = np.inf
                     k = min(RARE_NEIGHBOURS, members.size)
@@ -173,35 +184,101 @@ class Codebook:
     def _keys(self, offsets: np.ndarray) -> np.ndarray:
         return offsets if self.axes is None else offsets @ self.axes
 
-    def _nearest_coarse(self, keys: np.ndarray, n_probes: int = CODEBOOK_PROBES) -> list[np.ndarray]:
-        """Each row's nearest coarse seeds, nearest first (``n_probes`` of them)."""
-        probes = [np.empty(keys.shape[0], dtype=np.intp) for _ in range(min(n_probes, len(self.members)))]
-        block = np.empty((min(COARSE_BLOCK_ROWS, keys.shape[0]), self.coarse.shape[0]))
+    def _augmented_keys(self, augmented: np.ndarray) -> np.ndarray:
+        """The keys of rows given with their column of ones (:func:`_augmented_rows`),
+        with theirs."""
+        return augmented if self.axes is None else _augmented_rows(augmented[:, :-1] @ self.axes)
+
+    def _nearest_coarse(self, keys, n_probes=CODEBOOK_PROBES, offsets=None, margin=None) -> list[np.ndarray]:
+        """Each row's nearest coarse seeds, nearest first (``n_probes`` of them); ``keys``
+        with their column of ones.
+
+        Given the rows' ``offsets`` and ``margin`` (:meth:`_margin`), which coarse seeds
+        a row gets is what :meth:`_fixed_distances` says: where the product cannot tell
+        the last one taken from the first one left, the row's coarse seeds are chosen
+        again in that fixed arithmetic (their order, which no answer depends on, may
+        still be the product's).
+        """
+        n, n_coarse = keys.shape[0], len(self.members)
+        n_probes = min(n_probes, n_coarse)
+        probes = [np.empty(n, dtype=np.intp) for _ in range(n_probes)]
+        unclear = np.zeros(n, dtype=bool)
+        block = np.empty((min(COARSE_BLOCK_ROWS, n), n_coarse))
         # Blocks of rows keep the rows x coarse-seeds distances in cache,
         # and one reused block spares a fresh allocation, and its page faults, per block.
-        for start in range(0, keys.shape[0], COARSE_BLOCK_ROWS):
+        for start in range(0, n, COARSE_BLOCK_ROWS):
             rows = keys[start : start + COARSE_BLOCK_ROWS]
-            distance = np.matmul(rows, self.coarse_scaled.T, out=block[: rows.shape[0]])
-            distance += self.coarse_norms
+            distance = np.matmul(rows, self.coarse_augmented.T, out=block[: rows.shape[0]])
             index = np.arange(distance.shape[0])
             for probe in probes:
                 # The next nearest (a few argmin passes beat sorting ~sqrt(m) columns).
                 probe[start : start + distance.shape[0]] = nearest = np.argmin(distance, axis=1)
+                last = distance[index, nearest]
                 distance[index, nearest] = np.inf
+            if margin is not None and n_probes < n_coarse:
+                following = distance[index, np.argmin(distance, axis=1)]
+                unclear[start : start + distance.shape[0]] = following - last <= margin[start : start + COARSE_BLOCK_ROWS]
+        if not unclear.any():
+            return probes
+        n_keys = self.coarse.shape[1]
+        # Per row, _fixed_keys makes n_keys x d values and _fixed_distances n_coarse x n_keys.
+        for rows in _slices(np.flatnonzero(unclear), max(n_coarse, offsets.shape[1]) * n_keys):
+            nearest = np.argsort(self._fixed_distances(offsets[rows]), axis=1, kind="stable")[:, :n_probes]
+            for p, probe in enumerate(probes):
+                probe[rows] = nearest[:, p]
         return probes
 
     def assign(self, X: np.ndarray) -> np.ndarray:
-        Xo = X - self.origin
-        probes = self._nearest_coarse(self._keys(Xo))
-        n, n_probes = X.shape[0], len(probes)
-        # Every (row, probe) pair, sorted by group: one product per group with all the
-        # rows that probe it, however they ranked it, rather than one per probe.  Each
-        # distance is the same dot product of the same row and seed either way.
-        group = np.concatenate(probes)
-        order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(group[order], np.arange(len(self.members) + 1))
-        found = np.empty(n * n_probes)
-        seed = np.empty(n * n_probes, dtype=np.intp)
+        """Each row's seed: the nearest, as :meth:`_fixed_distances` measures (the lower
+        seed among equals), of the seeds in the groups of its nearest coarse seeds, or
+        of all seeds for a row far from the seed found there."""
+        n = X.shape[0]
+        Xo = _augmented_rows(X, self.origin)
+        offsets = Xo[:, :-1]
+        norms = np.einsum("ij,ij->i", offsets, offsets)
+        margin = self._margin(norms)
+        probes = self._nearest_coarse(self._augmented_keys(Xo), offsets=offsets, margin=margin)
+        n_probes = len(probes)
+        # Every (row, probe) pair, probe by probe: one product per group with all the
+        # rows that probe it, however they ranked it, rather than one per probe.
+        pair_row, pair_group = np.tile(np.arange(n), n_probes), np.concatenate(probes)
+        found, runner_up, seed, close = self._search_pairs(Xo, pair_row, pair_group, margin)
+        found, runner_up, seed = (a.reshape(n_probes, n) for a in (found, runner_up, seed))
+        won, rows = np.argmin(found, axis=0), np.arange(n)
+        best, out = found[won, rows], seed[won, rows]
+        others = found.copy()
+        others[won, rows] = runner_up[won, rows]
+        unclear = others.min(axis=0) - best <= margin
+        if unclear.any():
+            pairs = _Pairs(pair_row, pair_group, found.ravel(), seed.ravel(), close)
+            out = self._settle(Xo, unclear, best, margin, pairs, out)
+        # A row far from the seed found, beside that seed's spacing, may have missed
+        # its region's seeds in groups it did not probe (a rare region's few seeds join
+        # the group of a coarse seed in another region): it lands with another
+        # cluster's rows, and their representative stands in the empty space between.
+        # Such rows are searched again exactly.
+        distance = best + norms
+        limit = SPACING_FACTOR**2 * self._spacing()[out]
+        far = distance > limit
+        borderline = np.flatnonzero((np.abs(distance - limit) <= margin) | unclear)
+        if borderline.size:
+            far[borderline] = self._fixed_distances(offsets[borderline], out[borderline]) > limit[borderline]
+        far = np.flatnonzero(far)
+        if far.size:
+            out[far] = self._exact(Xo[far], out[far], margin[far])
+        return out
+
+    def _search_pairs(self, Xo, pair_row, pair_group, margin):
+        """The nearest seed of each (row, group) pair by one product per group.
+
+        Per pair: the product's distance to its nearest seed in the group (less the
+        row's squared norm), that to the runner-up, the seed, and whether the runner-up
+        is within ``margin`` of the nearest (``close``: the product cannot tell them).
+        """
+        order, bounds = _grouped(pair_group, len(self.members))
+        size = pair_row.size
+        found, runner_up = np.empty(size), np.full(size, np.inf)
+        seed = np.empty(size, dtype=np.intp)
         sizes = np.diff(bounds)
         counts = np.array([members.size for members in self.members])
         # Buffers reused by every group: fresh (rows x members) arrays cost page faults.
@@ -209,51 +286,159 @@ class Codebook:
         products = np.empty(int((sizes * counts).max()))
         for g, members in enumerate(self.members):
             pairs = order[bounds[g] : bounds[g + 1]]
-            if pairs.size:
-                rows = gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1)
-                np.take(Xo, pairs % n, axis=0, out=rows)
-                distance = products[: pairs.size * members.size].reshape(pairs.size, members.size)
-                np.matmul(rows, self.member_scaled[g].T, out=distance)
-                distance += self.member_norms[g]
-                nearest = np.argmin(distance, axis=1)
-                found[pairs] = distance[np.arange(pairs.size), nearest]
-                seed[pairs] = members[nearest]
-        found, seed = found.reshape(n_probes, n), seed.reshape(n_probes, n)
-        best, out = found[0], seed[0]
-        for probe in range(1, n_probes):
-            # Equal distances go to the lower seed, whatever order the groups came in.
-            closer = (found[probe] < best) | ((found[probe] == best) & (seed[probe] < out))
-            best = np.where(closer, found[probe], best)
-            out = np.where(closer, seed[probe], out)
-        # A row far from the seed found, beside that seed's spacing, may have missed
-        # its region's seeds in groups it did not probe (a rare region's few seeds join
-        # the group of a coarse seed in another region): it lands with another
-        # cluster's rows, and their representative stands in the empty space between.
-        # Such rows are searched again exactly.
-        distance = best + np.einsum("ij,ij->i", Xo, Xo)
-        far = np.flatnonzero(distance > SPACING_FACTOR**2 * self._spacing()[out])
-        if far.size:
-            out[far] = self._exact(Xo[far], distance[far], best[far], out[far])
+            if not pairs.size:
+                continue
+            points = gathered[: pairs.size * Xo.shape[1]].reshape(pairs.size, -1)
+            np.take(Xo, pair_row[pairs], axis=0, out=points)
+            distance = products[: pairs.size * members.size].reshape(pairs.size, members.size)
+            np.matmul(points, self.member_augmented[g].T, out=distance)
+            index = np.arange(pairs.size)
+            nearest = np.argmin(distance, axis=1)
+            found[pairs] = distance[index, nearest]
+            seed[pairs] = members[nearest]
+            if members.size > 1:
+                distance[index, nearest] = np.inf
+                runner_up[pairs] = distance[index, np.argmin(distance, axis=1)]
+        close = runner_up - found <= margin[pair_row]
+        return found, runner_up, seed, close
+
+    def _settle(self, Xo, unclear, best, margin, pairs, out):
+        """``out`` with the seeds of the ``unclear`` rows (whose nearest the products
+        cannot tell) settled by :meth:`_fixed_distances` among their candidates: every
+        seed of their pairs' groups (:class:`_Pairs`) within ``margin`` of the row's
+        ``best``, as products find them again (within twice the margin, lest their
+        rounding leave one out; a candidate more cannot change the nearest)."""
+        rows, seeds = [], []
+        within = unclear[pairs.row] & (pairs.found <= (best + margin)[pairs.row])
+        # A pair's nearest; and where its runner-up is as near, every seed of its group
+        # near enough, found by a product of those pairs' rows alone.
+        rows.append(pairs.row[within])
+        seeds.append(pairs.seed[within])
+        again = np.flatnonzero(within & pairs.close)
+        order, bounds = _grouped(pairs.group[again], len(self.members))
+        for g, members in enumerate(self.members):
+            chosen = again[order[bounds[g] : bounds[g + 1]]]
+            for part in _slices(chosen, members.size):
+                row_of = pairs.row[part]
+                distance = Xo[row_of] @ self.member_augmented[g].T
+                pair, column = np.nonzero(distance <= (best + 2.0 * margin)[row_of, None])
+                rows.append(row_of[pair])
+                seeds.append(members[column])
+        rows, seeds = np.concatenate(rows), np.concatenate(seeds)
+        fixed = self._fixed_distances(Xo[rows, :-1], seeds)
+        # The nearest per row, the lower seed among equals.
+        order = np.lexsort((seeds, fixed, rows))
+        first = np.r_[True, rows[order][1:] != rows[order][:-1]]
+        out = out.copy()
+        out[rows[order][first]] = seeds[order][first]
         return out
 
-    def _exact(self, Xo, distance, best, seed):
-        """The nearest seed of each row (offsets ``Xo``), given ``seed`` at squared
-        ``distance`` (``best``: that less the row's squared norm).  Every group that
-        the triangle inequality cannot rule out is searched: no seed of group g is
-        nearer than the row's distance to its coarse seed less the group's radius
-        (in principal axes, where keys are, a distance at most the full one)."""
-        keys = self._keys(Xo)
-        coarse = (keys * keys).sum(axis=1)[:, None] + self.coarse_norms + keys @ self.coarse_scaled.T
+    def _margin(self, norms: np.ndarray) -> np.ndarray:
+        """How close two of a row's computed distances (squared) must be for another
+        product to order them otherwise, with room to spare.
+
+        How a matrix product rounds depends on its shape (how many rows share it), so a
+        row midway between two seeds (common where values lie on a grid) would go to
+        either by the chunking.  Distances within this margin of each other are
+        measured again in a fixed arithmetic (:meth:`_fixed_distances`).  It is
+        TIE_ROUNDING * (d + 2) machine epsilons of (|x| + |c|)^2, |x|^2 the rows'
+        ``norms`` and |c| the farthest seed's offset: more than twice the error of a
+        gap between two distances computed either way, by a product (keys in principal
+        axes included) or in the fixed arithmetic.
+        """
+        d = self.seeds.shape[1]
+        return TIE_ROUNDING * (d + 2) * np.finfo(float).eps * (np.sqrt(norms) + self.radius) ** 2
+
+    def _fixed_distances(self, offsets, seeds=None):
+        """Squared distances in a fixed arithmetic: each a difference squared and summed
+        along one row's features, so the same bits whatever rows come along.
+
+        ``seeds``: one per row, the distance to it; else every row's distance to every
+        coarse seed, in keys (``_keys``).
+        """
+        if seeds is not None:
+            diff = offsets - self.seeds[seeds]
+            diff *= diff
+            return diff.sum(axis=1)
+        keys = self._fixed_keys(offsets)
+        diff = keys[:, None, :] - self.coarse[None, :, :]
+        diff *= diff
+        return diff.reshape(-1, keys.shape[1]).sum(axis=1).reshape(keys.shape[0], -1)
+
+    def _fixed_keys(self, offsets):
+        """Keys (``_keys``) in the fixed arithmetic of :meth:`_fixed_distances`."""
+        if self.axes is None:
+            return offsets
+        product = offsets[:, None, :] * self.axes.T[None, :, :]
+        return product.reshape(-1, offsets.shape[1]).sum(axis=1).reshape(offsets.shape[0], -1)
+
+    def _exact(self, Xo, seed, margin):
+        """The nearest seed of each row (offsets ``Xo``, with their column of ones) among
+        all seeds, as :meth:`_fixed_distances` measures, given ``seed`` found so far.
+        Every group that the triangle inequality cannot rule out is searched: no seed of
+        group g is nearer than the row's distance to its coarse seed less the group's
+        radius (in principal axes, where keys are, a distance at most the full one)."""
+        distance = self._fixed_distances(Xo[:, :-1], seed)
+        keys = self._augmented_keys(Xo)
+        coarse = (keys[:, :-1] ** 2).sum(axis=1)[:, None] + keys @ self.coarse_augmented.T
         bound = np.sqrt(np.maximum(coarse, 0.0)) - self.coarse_radius
         bound = np.sign(bound) * bound**2
-        best, out = best.copy(), seed.copy()
-        for g, members in enumerate(self.members):
-            rows = np.flatnonzero(bound[:, g] < distance)
-            if rows.size:
-                d = Xo[rows] @ self.member_scaled[g].T
-                d += self.member_norms[g]
-                nearest = np.argmin(d, axis=1)
-                found, candidate = d[np.arange(rows.size), nearest], members[nearest]
-                closer = (found < best[rows]) | ((found == best[rows]) & (candidate < out[rows]))
-                best[rows[closer]], out[rows[closer]] = found[closer], candidate[closer]
-        return out
+        pair_row, pair_group = np.nonzero(bound <= (distance + margin)[:, None])
+        found, _, seeds, close = self._search_pairs(Xo, pair_row, pair_group, margin)
+        best = np.full(Xo.shape[0], np.inf)
+        np.minimum.at(best, pair_row, found)
+        everyone = np.ones(Xo.shape[0], dtype=bool)
+        return self._settle(Xo, everyone, best, margin, _Pairs(pair_row, pair_group, found, seeds, close), seed)
+
+
+class _Pairs(NamedTuple):
+    """(row, group) pairs of a search (:meth:`Codebook._search_pairs`): each pair's row
+    and group, and what the group's product found: the distance to the nearest seed
+    (less the row's squared norm), that seed, and whether the runner-up was as near."""
+
+    row: np.ndarray
+    group: np.ndarray
+    found: np.ndarray
+    seed: np.ndarray
+    close: np.ndarray
+
+
+def _augmented_rows(A: np.ndarray, origin=None) -> np.ndarray:
+    """``A`` (less ``origin``) with a column of ones after its own: one product with
+    :func:`_augmented_seeds` gives every row's squared distance to every seed, less
+    the row's own squared norm."""
+    out = np.empty((A.shape[0], A.shape[1] + 1))
+    if origin is None:
+        out[:, :-1] = A
+    else:
+        np.subtract(A, origin, out=out[:, :-1])
+    out[:, -1] = 1.0
+    return out
+
+
+def _augmented_seeds(C: np.ndarray) -> np.ndarray:
+    """Seeds as rows ``(-2c, |c|^2)``: a row's product with them is ``|c|^2 - 2 x.c``.
+
+    The norm rides in the product (the row's ones column) rather than in a pass over
+    the products after it; scaling by -2 is exact.
+    """
+    return np.column_stack([-2.0 * C, (C * C).sum(axis=1)])
+
+
+def _slices(rows: np.ndarray, cost: int, budget: int = 1 << 22) -> list[np.ndarray]:
+    """``rows`` in slices of at most ``budget / cost`` (at least one) rows each."""
+    step = max(1, budget // max(cost, 1))
+    return [rows[i : i + step] for i in range(0, rows.size, step)]
+
+
+def _grouped(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ordered by group, stable within a group, and each group's bounds in them.
+
+    With at most 32,767 groups (about sqrt(m) coarse seeds) the numbers are sorted as
+    int16, which numpy sorts by radix, several times faster than int64, same order.
+    """
+    keys = group.astype(np.int16) if n_groups <= np.iinfo(np.int16).max else group
+    order = np.argsort(keys, kind="stable")
+    bounds = np.zeros(n_groups + 1, dtype=np.intp)
+    np.cumsum(np.bincount(group, minlength=n_groups), out=bounds[1:])
+    return order, bounds
