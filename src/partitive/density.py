@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .distributions import chi2_ppf, norm_ppf
 from .empty_space import SingleLinkage
 from .isolation import isolated_groups, mutual_reach, root, spanning_forest
 from .prepare import weighted_quantile
@@ -54,9 +55,8 @@ VALLEY = 0.3
 def _gaussian_log_peak(dim: float) -> float:
     """The log of how many times denser one Gaussian is at its densest tenth of rows
     than at its median row, in ``dim`` dimensions: (chi2_dim(0.5) - chi2_dim(0.1)) / 2."""
-    from scipy.stats import chi2
 
-    return (chi2.median(dim) - chi2.ppf(0.1, dim)) / 2.0
+    return (chi2_ppf(0.5, dim) - chi2_ppf(0.1, dim)) / 2.0
 
 
 def density_readable(n_rows: int, n_features: int) -> bool:
@@ -244,7 +244,6 @@ class Density:
         chi2_d(0.1)) / 2) times denser than its median row (1.8x in 2-D); a cluster in
         noise, far more.
         """
-        from scipy.stats import norm
 
         rows = np.flatnonzero(members)
         X, w, core = self.X[rows], self.w[rows], self.core[rows]
@@ -256,5 +255,5 @@ class Density:
             return None
         if peak is None:
             peak = np.exp(_gaussian_log_peak(self.dim))
-        flat = np.exp(norm.ppf(0.9) * self.scatter)
+        flat = np.exp(norm_ppf(0.9) * self.scatter)
         return typical if (typical / dense) ** self.dim < np.sqrt(flat * (flat * peak)) else None

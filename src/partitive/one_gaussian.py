@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .distributions import chi2_cdf, chi2_ppf, chi2_sf, norm_cdf, norm_isf, norm_sf
+
 #: Mardia's skewness costs n q^3 in q dimensions: the check looks at the node's leading
 #: principal dimensions only (a projection of one Gaussian is one Gaussian).
 GAUSSIAN_CHECK_DIMS = 32
@@ -64,7 +66,6 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
     sample size.  ``kurtosis_scale``: the expected kurtosis over 3 when the points are
     a Gaussian cut at the stray ellipsoid.
     """
-    from scipy.stats import norm
 
     n = float(w.sum())
     if n < 5:
@@ -85,7 +86,7 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
         return 0.0
     cube = np.sign(denominator) * np.cbrt((1 - 2 / A) / abs(denominator))
     z = (1 - 2 / (9.0 * A) - cube) / np.sqrt(2 / (9.0 * A))
-    return float(norm.cdf(z))
+    return float(norm_cdf(z))
 
 
 def mardia_p_values(X, w) -> tuple[float, float]:
@@ -106,7 +107,6 @@ def _mardia(X, w):
 
     scipy and scikit-learn have no weighted multivariate normality test, hence this.
     """
-    from scipy.stats import chi2, norm
 
     fit = _stray_fit(X, w)
     if fit is None:
@@ -119,11 +119,11 @@ def _mardia(X, w):
     Z = Z[inside]
     b1 = _skewness(Z, p)
     correction = (q + 1) * (W + 1) * (W + 3) / (W * ((W + 1) * (q + 1) - 6))
-    skew_p = chi2.sf(W * b1 * correction / 6, q * (q + 1) * (q + 2) / 6)
+    skew_p = chi2_sf(W * b1 * correction / 6, q * (q + 1) * (q + 2) / 6)
     m = (Z * Z).sum(axis=1)
     expected = q * (q + 2) * (W - 1) / (W + 1) * _truncated_kurtosis(q)
     kurtosis_z = (p @ (m * m) - expected) / np.sqrt(8 * q * (q + 2) / W)
-    return float(skew_p), float(2 * norm.sf(abs(kurtosis_z))), inside, q
+    return float(skew_p), float(2 * norm_sf(abs(kurtosis_z))), inside, q
 
 
 def _stray_fit(X, w):
@@ -132,7 +132,6 @@ def _stray_fit(X, w):
     its q leading principal axes and ``inside`` its points, or None in their place
     where more than STRAY_SHARE of the weight lies outside (not a few strays); None
     where too few points to fit it."""
-    from scipy.stats import chi2
 
     inside = np.ones(X.shape[0], dtype=bool)
     for attempt in range(STRAY_REFITS):
@@ -140,7 +139,7 @@ def _stray_fit(X, w):
         Z, q = _whitened(X[inside], w[inside] / W, X)
         if q == 0 or W <= q + 2:
             return None
-        now = (Z * Z).sum(axis=1) < chi2.ppf(1 - STRAY_LEVEL, q)
+        now = (Z * Z).sum(axis=1) < chi2_ppf(1 - STRAY_LEVEL, q)
         if w[~now].sum() * (1 / STRAY_SHARE) > w.sum():
             return None, Z, q
         if (now == inside).all() or attempt == STRAY_REFITS - 1:
@@ -157,23 +156,21 @@ def _truncated_scale(q):
     the cut points' own covariance, so kappa is the fixed point of
     kappa = P(chi2_{q+2} < c kappa) / P(chi2_q < c kappa).
     """
-    from scipy.stats import chi2
 
-    c = chi2.ppf(1 - STRAY_LEVEL, q)
+    c = chi2_ppf(1 - STRAY_LEVEL, q)
     kappa = 1.0
     for _ in range(50):
-        kappa = chi2.cdf(c * kappa, q + 2) / chi2.cdf(c * kappa, q)
+        kappa = chi2_cdf(c * kappa, q + 2) / chi2_cdf(c * kappa, q)
     return kappa
 
 
 @lru_cache(maxsize=None)
 def _truncated_kurtosis(q):
     """E[m^2] of the cut Gaussian, whitened by its own covariance, over q (q + 2)."""
-    from scipy.stats import chi2
 
     kappa = _truncated_scale(q)
-    c = chi2.ppf(1 - STRAY_LEVEL, q) * kappa
-    return chi2.cdf(c, q + 4) / chi2.cdf(c, q) / kappa**2
+    c = chi2_ppf(1 - STRAY_LEVEL, q) * kappa
+    return chi2_cdf(c, q + 4) / chi2_cdf(c, q) / kappa**2
 
 
 def _skewness(Z, p) -> float:
@@ -245,7 +242,6 @@ def core_looks_gaussian(X, w, level) -> bool:
     its kurtosis to tell it, on average, from a uniform ball's is not taken for a
     Gaussian's.
     """
-    from scipy.stats import chi2, norm
 
     total = float(w.sum())
     inside = np.ones(X.shape[0], dtype=bool)
@@ -272,8 +268,8 @@ def core_looks_gaussian(X, w, level) -> bool:
     (a1, df1), (a2, df2) = skew_weights
     mean, variance = a1 * df1 + a2 * df2, 2 * (a1 * a1 * df1 + a2 * a2 * df2)
     scale = variance / (2 * mean)
-    skew_p = chi2.sf(W * _skewness(Z, p) / scale, mean / scale)
-    return min(skew_p, 2 * norm.sf(abs(kurtosis_z))) >= level
+    skew_p = chi2_sf(W * _skewness(Z, p) / scale, mean / scale)
+    return min(skew_p, 2 * norm_sf(abs(kurtosis_z))) >= level
 
 
 @lru_cache(maxsize=None)
@@ -283,16 +279,15 @@ def _core_moments(q, level):
     kurtosis's influence, the covariance estimated), Baringhaus and Henze's weights
     and degrees of freedom of the skewness's limit, ((a1, q), (a2, df2)), and the
     fewest weight at which a test at ``level`` tells it from a uniform ball's core."""
-    from scipy.stats import chi2, norm
 
-    cut = chi2.ppf(CORE_SHARE, q)
-    held = chi2.cdf(cut, q)
-    scale = chi2.cdf(cut, q + 2) / held  # the core's variance, in the Gaussian's
+    cut = chi2_ppf(CORE_SHARE, q)
+    held = chi2_cdf(cut, q)
+    scale = chi2_cdf(cut, q + 2) / held  # the core's variance, in the Gaussian's
     # E[R^2j] of the whitened core, j = 1..4: the Gaussian's chi-square moments, cut.
     raw, moments = 1.0, []
     for j in range(1, 5):
         raw *= q + 2 * (j - 1)
-        moments.append(raw * chi2.cdf(cut, q + 2 * j) / held / scale**j)
+        moments.append(raw * chi2_cdf(cut, q + 2 * j) / held / scale**j)
     r2, r4, r6, r8 = moments
     slope = 2 * r4 / r2
     fourth_variance = (r8 - 2 * slope * r6 + slope * slope * r4) - (r4 - slope * r2) ** 2
@@ -301,5 +296,5 @@ def _core_moments(q, level):
     # A uniform ball's core, a smaller uniform ball, has E[m^2] = q (q + 2)^2 / (q + 4):
     # the weight at which its mean kurtosis statistic reaches the level's bound.
     uniform = q * (q + 2) ** 2 / (q + 4)
-    fewest = fourth_variance * (norm.isf(level / 2) / (r4 - uniform)) ** 2
+    fewest = fourth_variance * (norm_isf(level / 2) / (r4 - uniform)) ** 2
     return r4, fourth_variance, ((a1, q), (a2, q * (q - 1) * (q + 4) / 6)), fewest

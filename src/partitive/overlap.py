@@ -30,6 +30,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from .assemble import background_density, fit_gaussians
+from .distributions import norm_cdf
 from .judge import GAUSSIAN_LEVEL, _checked_rows, with_rounding
 from .merge import blobs_inside, compact_pieces
 from .mixture import COVARIANCE_TYPES, MAX_EM_ITER, Mixture, _em, _m_step, _ridge, beside_background
@@ -142,7 +143,7 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
         return None
 
     def cdf(x):
-        return sum(weights[k] * norm.cdf((x - centres[k]) / deviations[k]) for k in range(2))
+        return sum(weights[k] * norm_cdf((x - centres[k]) / deviations[k]) for k in range(2))
 
     if not anderson_darling(t, r, cdf) <= FIT_DISTANCE:
         return None
