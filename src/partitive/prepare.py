@@ -36,6 +36,10 @@ LARGEST_VALUE = 1e100
 def too_large(X: np.ndarray) -> tuple[int, float] | None:
     """The first feature holding values beyond LARGEST_VALUE and its largest magnitude,
     or None: the fit's sums of squares would overflow on such values."""
+    # The whole array's extremes first: reductions over contiguous memory, twice as
+    # fast as column by column, which is left to name the feature when one is found.
+    if X.size == 0 or max(X.max(), -X.min()) <= LARGEST_VALUE:
+        return None
     largest = largest_magnitude(X)
     big = largest > LARGEST_VALUE
     if not big.any():
