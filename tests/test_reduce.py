@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from partitive import PPP, DataError, open_dataset
 from partitive.datasets import far_group, well_separated_blobs
 from partitive.codebook import Codebook
-from partitive.reduce import Sample, reduce, row_hash
+from partitive.reduce import RareRows, Sample, reduce, row_hash
 from partitive.source import ArraySource
 
 
@@ -182,6 +182,20 @@ def test_rare_regions_are_seeded_alike_for_any_order_chunking_or_threads():
     order = np.random.default_rng(1).permutation(X.shape[0])
     for chunk_rows, n_jobs in [(7, 1), (999, 2), (X.shape[0], 3)]:
         assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 1000, n_jobs=n_jobs))
+
+
+def test_the_rare_pass_seeds_rows_that_are_not_seeds_already():
+    # The rare region's rows with the smallest hashes are its seeds: the extra seeds
+    # are the next ones.
+    X, _ = _with_rare_group(20_000, 4, 200, seed=5)
+    sample = Sample(1000, 4).add(X)
+    codebook = Codebook(sample.rows)
+    rare = codebook.rare()
+    assert 0 < rare.sum() < 20
+    extra = RareRows(codebook, 100, rare, sample.hashes[-1]).add(X, np.ones(X.shape[0])).sample.rows
+    seeds = {row.tobytes() for row in sample.rows}
+    assert extra.shape[0] == 100
+    assert not any(row.tobytes() in seeds for row in extra)
 
 
 def test_the_rare_pass_bound_changes_no_representative(monkeypatch):

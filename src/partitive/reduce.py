@@ -136,20 +136,25 @@ class Sample:
 
 class RareRows:
     """A sample (by hash, as :class:`Sample`) of the rows whose seed stands in a rare
-    region: the extra seeds that give such a region representatives of its own."""
+    region: the extra seeds that give such a region representatives of its own.
 
-    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, bound: np.uint64 | None = None):
+    Only rows hashed above ``floor`` (the first pass's largest hash) are taken: those
+    at or below it are seeds already, or repeat one.
+    """
+
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, floor: np.uint64,
+                 bound: np.uint64 | None = None):
         self.codebook = codebook
         self.rare = rare
-        self.bound = bound
+        self.floor, self.bound = floor, bound
         self.sample = Sample(size, codebook.seeds.shape[1])
 
     def add(self, X: np.ndarray, w: np.ndarray) -> RareRows:
-        X = X[w > 0]
-        if self.bound is not None:
-            # Only rows of hash up to the bound can be among the smallest (see
-            # rare_hash_bound): the others need no nearest-seed search.
-            X = X[row_hash(X) <= self.bound]
+        h = row_hash(X)
+        # Only rows of hash up to the bound can be among the smallest (see
+        # rare_hash_bound): the others need no nearest-seed search.
+        keep = (w > 0) & (h > self.floor) & (True if self.bound is None else h <= self.bound)
+        X = X[keep]
         if X.shape[0]:
             self.sample.add(X[self.rare[self.codebook.assign(X)]])
         return self
@@ -307,11 +312,12 @@ class RarePass:
 
     description = "Reseeding rare regions"
 
-    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, bound: np.uint64 | None = None):
-        self.codebook, self.size, self.rare, self.bound = codebook, size, rare, bound
+    def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, floor: np.uint64,
+                 bound: np.uint64 | None = None):
+        self.codebook, self.size, self.rare, self.floor, self.bound = codebook, size, rare, floor, bound
 
     def empty(self) -> RareRows:
-        return RareRows(self.codebook, self.size, self.rare, self.bound)
+        return RareRows(self.codebook, self.size, self.rare, self.floor, self.bound)
 
     def add(self, part: RareRows, X: np.ndarray, w: np.ndarray) -> RareRows:
         return part.add(X, w)
@@ -353,16 +359,18 @@ def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | Non
     with one_blas_thread():
         codebook = Codebook(sample.rows)
         rare = codebook.rare()
-    if rare.any():
+    if rare.any() and sample.hashes.size == n_representatives:
         # One more pass, only where the sample left a region a few seeds far from
-        # all others: its rows are sampled again for seeds of their own.
+        # all others: its rows are sampled again for seeds of their own.  (A sample
+        # short of n_representatives holds every distinct row already.)
         size = rare_sample_size(n_representatives)
+        floor = sample.hashes[-1]
         bound = rare_hash_bound(sample, rare, size, source.n_rows)
-        extra = source.run(RarePass(codebook, size, rare, bound), n_jobs)
+        extra = source.run(RarePass(codebook, size, rare, floor, bound), n_jobs)
         if bound is not None and extra.sample.rows.shape[0] < size:
             # Fewer rare rows below the bound than places: the bounded pass cannot
             # tell which rows above it belong, so every row is searched.
-            extra = source.run(RarePass(codebook, size, rare), n_jobs)
+            extra = source.run(RarePass(codebook, size, rare, floor), n_jobs)
         with one_blas_thread():
             codebook = codebook.with_extra(extra.sample.rows)
     accumulate = AccumulatePass(codebook)
@@ -388,15 +396,16 @@ def rare_hash_bound(sample: Sample, rare: np.ndarray, size: int, n_rows: int | N
 
     Hashes are uniform, so the sample's ``m`` rows (the smallest hashes) tell what
     share of the rows stand in rare regions (its share of rare seeds) and which hash
-    the ``r``-th smallest row has (``r / m`` times the sample's largest).  Rows above
-    the bound cannot enter a sample that fills up below it; :func:`reduce` checks
-    that it did, so the bound saves the nearest-seed search of most rows without
-    changing the result.
+    the ``r``-th smallest row has (``r / m`` times the sample's largest).  The pass
+    takes rows above the sample's hashes, so ``r`` counts them too.  Rows above the
+    bound cannot enter a sample that fills up below it; :func:`reduce` checks that it
+    did, so the bound saves the nearest-seed search of most rows without changing
+    the result.
     """
     m, n_rare = sample.hashes.size, int(rare.sum())
     if n_rows is None or m == 0 or n_rare == 0:
         return None
-    rows = RARE_BOUND_MARGIN * size * m / n_rare  # rows to search, of all n_rows
+    rows = m + RARE_BOUND_MARGIN * size * m / n_rare  # rows to search, of all n_rows
     if rows >= n_rows:
         return None
     bound = float(sample.hashes[-1]) * rows / m
