@@ -110,11 +110,12 @@ class Codebook:
         self.coarse_radius = np.array([
             np.sqrt(np.max(((keys[members] - keys[g]) ** 2).sum(axis=1))) for g, members in enumerate(self.members)
         ])
-        self._neighbours = None
-        self._seed_spacing = None
         # Made here, where the codebook is made, not by whichever worker (thread or
-        # machine) first assigns a row: far rows are told by it.
-        self._spacing()
+        # machine) first assigns a row: far rows are told by the seeds' spacing.
+        self._closest, self._farthest = self._neighbour_distances()
+        self._spacing = (
+            self._closest[:, RARE_NEAR - 1] if self._closest.shape[1] >= RARE_NEAR else np.full(len(seeds), np.inf)
+        )
 
     def rare(self) -> np.ndarray:
         """Which seeds stand in rare regions (see RARE_NEIGHBOURS), a function of the
@@ -122,9 +123,8 @@ class Codebook:
         m, d = self.seeds.shape
         if m <= RARE_NEIGHBOURS:
             return np.zeros(m, dtype=bool)
-        nearest = self._neighbour_distances()
-        closest = np.maximum(nearest[:, :RARE_NEAR], np.finfo(float).tiny)
-        near, far = closest[:, -1], nearest[:, RARE_NEIGHBOURS - 1]
+        closest = np.maximum(self._closest, np.finfo(float).tiny)
+        near, far = closest[:, -1], self._farthest
         # The seeds' dimension, not the features': rows on a few grid values of some
         # features spread in fewer dimensions, and their seeds' far neighbours are
         # farther than d would have them.  The median of each seed's maximum-likelihood
@@ -135,17 +135,17 @@ class Codebook:
         ratio = RARE_RATIO * (RARE_NEIGHBOURS / RARE_NEAR) ** (1.0 / dims)
         return far > ratio * ratio * near
 
-    def _neighbour_distances(self) -> np.ndarray:
-        """Each seed's squared distances to other seeds, its RARE_NEAR nearest first
-        (ascending) and its RARE_NEIGHBOURS-th nearest at that column; made once.
+    def _neighbour_distances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each seed's squared distances to its RARE_NEAR nearest other seeds
+        (ascending), and to its RARE_NEIGHBOURS-th nearest (the farthest of fewer).
 
         A seed's neighbours are sought among the seeds of its RARE_PROBES nearest
         coarse groups, as rows' seeds are: all pairs would cost m^2.
         """
-        if self._neighbours is not None:
-            return self._neighbours
         m = self.seeds.shape[0]
         k_max = min(RARE_NEIGHBOURS, m - 1)
+        if k_max < 1:
+            return np.empty((m, 0)), np.full(m, np.inf)
         augmented = _augmented_rows(self.seeds)
         probes = self._nearest_coarse(self._augmented_keys(augmented), RARE_PROBES)
         norms = (self.seeds * self.seeds).sum(axis=1)
@@ -161,19 +161,8 @@ class Codebook:
                     k = min(RARE_NEIGHBOURS, members.size)
                     columns = slice(p * RARE_NEIGHBOURS, p * RARE_NEIGHBOURS + k)
                     nearest[rows, columns] = np.partition(distance, k - 1, axis=1)[:, :k]
-        nearest.partition([*range(min(RARE_NEAR, k_max)), max(k_max - 1, 0)], axis=1)
-        self._neighbours = nearest
-        return nearest
-
-    def _spacing(self) -> np.ndarray:
-        """Each seed's squared distance to its RARE_NEAR-th nearest seed: how far from
-        it a row of its own region lies at most, give or take."""
-        if self._seed_spacing is None:
-            if self.seeds.shape[0] <= RARE_NEAR:
-                self._seed_spacing = np.full(self.seeds.shape[0], np.inf)
-            else:
-                self._seed_spacing = self._neighbour_distances()[:, RARE_NEAR - 1]
-        return self._seed_spacing
+        nearest.partition([*range(min(RARE_NEAR, k_max)), k_max - 1], axis=1)
+        return nearest[:, : min(RARE_NEAR, k_max)].copy(), nearest[:, k_max - 1].copy()
 
     def with_extra(self, extra: np.ndarray) -> Codebook:
         """This codebook's seeds and ``extra`` ones (see ``n_base``)."""
@@ -258,7 +247,7 @@ class Codebook:
         # cluster's rows, and their representative stands in the empty space between.
         # Such rows are searched again exactly.
         distance = best + norms
-        limit = SPACING_FACTOR**2 * self._spacing()[out]
+        limit = SPACING_FACTOR**2 * self._spacing[out]
         far = distance > limit
         borderline = np.flatnonzero((np.abs(distance - limit) <= margin) | unclear)
         if borderline.size:
