@@ -196,6 +196,9 @@ def test_the_rare_pass_seeds_rows_that_are_not_seeds_already():
     seeds = {row.tobytes() for row in sample.rows}
     assert extra.shape[0] == 100
     assert not any(row.tobytes() in seeds for row in extra)
+    # Through reduce: every one of the 200 extra places (a fifth of 1,000) a new seed.
+    X, _ = _with_rare_group(20_000, 4, 400, seed=5)
+    assert reduce(ArraySource(X, np.ones(X.shape[0])), 1000).weight.size == 1200
 
 
 def test_the_rare_pass_bound_changes_no_representative(monkeypatch):

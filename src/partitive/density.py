@@ -55,7 +55,6 @@ VALLEY = 0.3
 def _gaussian_log_peak(dim: float) -> float:
     """The log of how many times denser one Gaussian is at its densest tenth of rows
     than at its median row, in ``dim`` dimensions: (chi2_dim(0.5) - chi2_dim(0.1)) / 2."""
-
     return (chi2_ppf(0.5, dim) - chi2_ppf(0.1, dim)) / 2.0
 
 
@@ -79,7 +78,6 @@ class Density:
     are read in the units of ``min_cluster_size``: rows each heavier than it have no
     neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """
-
     def __init__(self, X, w, min_cluster_size):
         self.X, self.w = X, w
         # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
@@ -244,7 +242,6 @@ class Density:
         chi2_d(0.1)) / 2) times denser than its median row (1.8x in 2-D); a cluster in
         noise, far more.
         """
-
         rows = np.flatnonzero(members)
         X, w, core = self.X[rows], self.w[rows], self.core[rows]
         typical = weighted_quantile(core, w, 0.5)

@@ -1,5 +1,6 @@
 """The chi-squared and normal distribution functions of the tests, as calls of the
-special functions that ``scipy.stats`` evaluates them with (the same values).
+special functions that ``scipy.stats`` evaluates them with: the same values for
+float64 arguments and degrees of freedom above 0 (the tests' only ones).
 
 The tests call them on single numbers thousands of times in a fit; ``scipy.stats``
 spends some 50-100 us a call checking and broadcasting its arguments around a special

@@ -66,7 +66,6 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
     sample size.  ``kurtosis_scale``: the expected kurtosis over 3 when the points are
     a Gaussian cut at the stray ellipsoid.
     """
-
     n = float(w.sum())
     if n < 5:
         return 1.0
@@ -107,7 +106,6 @@ def _mardia(X, w):
 
     scipy and scikit-learn have no weighted multivariate normality test, hence this.
     """
-
     fit = _stray_fit(X, w)
     if fit is None:
         return None
@@ -132,7 +130,6 @@ def _stray_fit(X, w):
     its q leading principal axes and ``inside`` its points, or None in their place
     where more than STRAY_SHARE of the weight lies outside (not a few strays); None
     where too few points to fit it."""
-
     inside = np.ones(X.shape[0], dtype=bool)
     for attempt in range(STRAY_REFITS):
         W = float(w[inside].sum())
@@ -156,7 +153,6 @@ def _truncated_scale(q):
     the cut points' own covariance, so kappa is the fixed point of
     kappa = P(chi2_{q+2} < c kappa) / P(chi2_q < c kappa).
     """
-
     c = chi2_ppf(1 - STRAY_LEVEL, q)
     kappa = 1.0
     for _ in range(50):
@@ -167,7 +163,6 @@ def _truncated_scale(q):
 @lru_cache(maxsize=None)
 def _truncated_kurtosis(q):
     """E[m^2] of the cut Gaussian, whitened by its own covariance, over q (q + 2)."""
-
     kappa = _truncated_scale(q)
     c = chi2_ppf(1 - STRAY_LEVEL, q) * kappa
     return chi2_cdf(c, q + 4) / chi2_cdf(c, q) / kappa**2
@@ -242,7 +237,6 @@ def core_looks_gaussian(X, w, level) -> bool:
     its kurtosis to tell it, on average, from a uniform ball's is not taken for a
     Gaussian's.
     """
-
     total = float(w.sum())
     inside = np.ones(X.shape[0], dtype=bool)
     for _ in range(CORE_STEPS):
@@ -279,7 +273,6 @@ def _core_moments(q, level):
     kurtosis's influence, the covariance estimated), Baringhaus and Henze's weights
     and degrees of freedom of the skewness's limit, ((a1, q), (a2, df2)), and the
     fewest weight at which a test at ``level`` tells it from a uniform ball's core."""
-
     cut = chi2_ppf(CORE_SHARE, q)
     held = chi2_cdf(cut, q)
     scale = chi2_cdf(cut, q + 2) / held  # the core's variance, in the Gaussian's

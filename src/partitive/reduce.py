@@ -1,6 +1,6 @@
 """Input reduction: many rows become a few weighted representatives, in any row order.
 
-Two passes over the rows (three where the sample leaves rare regions), each a map over
+Two passes over the rows (three where a full sample leaves rare regions), each a map over
 chunks followed by a merge of small partial results (the shape Dask's tree reductions
 take):
 
@@ -139,7 +139,7 @@ class RareRows:
     region: the extra seeds that give such a region representatives of its own.
 
     Only rows hashed above ``floor`` (the first pass's largest hash) are taken: those
-    at or below it are seeds already, or repeat one.
+    at or below it are seeds already, or repeat one (or, rarely, share a seed's hash).
     """
 
     def __init__(self, codebook: Codebook, size: int, rare: np.ndarray, floor: np.uint64,
@@ -340,8 +340,9 @@ class AccumulatePass:
 
 def reduce(source, n_representatives: int, n_jobs: int = 1, sample: Sample | None = None) -> Representatives:
     """Two passes over a source's rows (:mod:`partitive.source`): sample, then
-    accumulate; three where the sample leaves rare regions (see RARE_NEIGHBOURS),
-    whose rows are sampled again in between for seeds of their own.
+    accumulate; three where the sample, full (``n_representatives`` rows; short of
+    that it holds every distinct row), leaves rare regions (see RARE_NEIGHBOURS),
+    whose other rows are sampled again in between for seeds of their own.
 
     ``sample``: the first pass's result when it has been run already (to count the
     rows of a source that takes a pass to count them).  How each pass runs is the
