@@ -105,6 +105,12 @@ class Codebook:
         self.inverse_scale = np.ldexp(1.0, -exponent)
         self.absolute_seeds = seeds
         self.radius = float(np.sqrt((self.seeds * self.seeds).sum(axis=1).max()))
+        # Integers up to this magnitude make every product exact (its terms and sums
+        # stay below 2**53): rows and seeds of such values need no margin.
+        self.exact_limit = np.floor(np.sqrt(2.0**53 / (3.0 * (seeds.shape[1] + 1))))
+        self.integral = bool(
+            np.all(self.seeds == np.rint(self.seeds)) and np.abs(self.seeds).max(initial=0.0) <= self.exact_limit
+        )
         # The largest distance from a coarse seed to a seed of its group: no seed of a
         # group is nearer a row than its distance to the coarse seed minus this.
         self.coarse_radius = np.array([
@@ -225,15 +231,30 @@ class Codebook:
         Xo = _augmented_rows(X, self.origin)
         offsets = Xo[:, :-1]
         norms = np.einsum("ij,ij->i", offsets, offsets)
-        margin = self._margin(norms)
-        probes = self._nearest_coarse(self._augmented_keys(Xo), offsets=offsets, margin=margin)
+        rounding = self._margin(norms)
+        margin = rounding
+        if self.integral:
+            # Integer rows and seeds: every product is exact, so equal distances come
+            # out equal in any product and go to the lower seed by the search's order
+            # (the lower column in a group, the lower seed across groups): no margin.
+            exact = np.all(offsets == np.rint(offsets), axis=1) & (np.abs(offsets).max(axis=1) <= self.exact_limit)
+            margin = np.where(exact, -1.0, rounding)
+        # Keys in principal axes are not exact: the coarse seeds keep the margin.
+        probes = self._nearest_coarse(
+            self._augmented_keys(Xo), offsets=offsets, margin=margin if self.axes is None else rounding
+        )
         n_probes = len(probes)
         # Every (row, probe) pair, probe by probe: one product per group with all the
         # rows that probe it, however they ranked it, rather than one per probe.
         pair_row, pair_group = np.tile(np.arange(n), n_probes), np.concatenate(probes)
         found, runner_up, seed, close = self._search_pairs(Xo, pair_row, pair_group, margin)
         found, runner_up, seed = (a.reshape(n_probes, n) for a in (found, runner_up, seed))
-        won, rows = np.argmin(found, axis=0), np.arange(n)
+        rows = np.arange(n)
+        won = np.zeros(n, dtype=np.intp)
+        for probe in range(1, n_probes):
+            # Equal distances go to the lower seed, whatever order the groups came in.
+            best, out = found[won, rows], seed[won, rows]
+            won[(found[probe] < best) | ((found[probe] == best) & (seed[probe] < out))] = probe
         best, out = found[won, rows], seed[won, rows]
         others = found.copy()
         others[won, rows] = runner_up[won, rows]
@@ -254,7 +275,7 @@ class Codebook:
             far[borderline] = self._fixed_distances(offsets[borderline], out[borderline]) > limit[borderline]
         far = np.flatnonzero(far)
         if far.size:
-            out[far] = self._exact(Xo[far], out[far], margin[far])
+            out[far] = self._exact(Xo[far], out[far], rounding[far])
         return out
 
     def _search_pairs(self, Xo, pair_row, pair_group, margin):
