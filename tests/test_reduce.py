@@ -85,13 +85,15 @@ def test_representatives_of_decimal_values_do_not_depend_on_chunking_or_order(d)
         assert _same_representatives(whole, reduce(ArraySource(X[order], w, chunk_rows=chunk_rows), 300))
 
 
-def test_integer_rows_need_no_margin_and_get_the_same_seeds():
+@pytest.mark.parametrize("d", [12, 80])
+def test_integer_rows_need_no_margin_and_get_the_same_seeds(d):
     # Products of small integers are exact, so the search skips the margin there; its
     # order (the lower column, the lower seed across groups) must break the many
-    # exact ties of binary rows as the fixed arithmetic does.
-    rng = np.random.default_rng(1)
-    X = (rng.uniform(size=(20_000, 12)) < rng.uniform(0.05, 0.5, 12)).astype(float)
-    codebook = Codebook(Sample(1000, 12).add(X).rows)
+    # exact ties of binary rows as the fixed arithmetic does.  80 features: coarse
+    # seeds in principal axes, whose keys keep the margin.
+    rng = np.random.default_rng(d)
+    X = (rng.uniform(size=(20_000, d)) < rng.uniform(0.05, 0.5, d)).astype(float)
+    codebook = Codebook(Sample(1000, d).add(X).rows)
     assert codebook.integral
     fast = codebook.assign(X)
     codebook.integral = False

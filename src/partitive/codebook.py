@@ -105,9 +105,10 @@ class Codebook:
         self.inverse_scale = np.ldexp(1.0, -exponent)
         self.absolute_seeds = seeds
         self.radius = float(np.sqrt((self.seeds * self.seeds).sum(axis=1).max()))
-        # Integers up to this magnitude make every product exact (its terms and sums
-        # stay below 2**53): rows and seeds of such values need no margin.
-        self.exact_limit = np.floor(np.sqrt(2.0**53 / (3.0 * (seeds.shape[1] + 1))))
+        # Integers up to this magnitude keep every product of the search and every
+        # squared distance between two of them below 2**53, so all are exact: rows and
+        # seeds of such values need no margin.
+        self.exact_limit = np.floor(np.sqrt(2.0**53 / (4.0 * (seeds.shape[1] + 1))))
         self.integral = bool(
             np.all(self.seeds == np.rint(self.seeds)) and np.abs(self.seeds).max(initial=0.0) <= self.exact_limit
         )
