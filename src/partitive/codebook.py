@@ -214,15 +214,32 @@ class Codebook:
             if margin is not None and n_probes < n_coarse:
                 following = distance[index, np.argmin(distance, axis=1)]
                 unclear[start : start + distance.shape[0]] = following - last <= margin[start : start + COARSE_BLOCK_ROWS]
-        if not unclear.any():
-            return probes
+        # Per row, the product makes n_coarse values and _fixed_keys n_keys x d.
         n_keys = self.coarse.shape[1]
-        # Per row, _fixed_keys makes n_keys x d values and _fixed_distances n_coarse x n_keys.
-        for rows in _slices(np.flatnonzero(unclear), max(n_coarse, offsets.shape[1]) * n_keys):
-            nearest = np.argsort(self._fixed_distances(offsets[rows]), axis=1, kind="stable")[:, :n_probes]
+        for rows in _slices(np.flatnonzero(unclear), max(n_coarse, n_keys * keys.shape[1])):
+            nearest = self._settle_coarse(keys[rows], offsets[rows], margin[rows], n_probes)
             for p, probe in enumerate(probes):
                 probe[rows] = nearest[:, p]
         return probes
+
+    def _settle_coarse(self, keys, offsets, margin, n_probes):
+        """The ``n_probes`` nearest coarse seeds of rows whose product could not tell
+        them, as :meth:`_fixed_distances` measures (the lower seed among equals), in
+        seed order.  Measured again are only the coarse seeds the product puts within
+        twice the ``margin`` of the last one taken: those below are taken and those
+        above left in either arithmetic."""
+        distance = keys @ self.coarse_augmented.T
+        last = np.partition(distance, n_probes - 1, axis=1)[:, n_probes - 1]
+        low, high = (last - 2.0 * margin)[:, None], (last + 2.0 * margin)[:, None]
+        taken = distance < low
+        row, coarse = np.nonzero((distance >= low) & (distance <= high))
+        fixed = self._fixed_distances(offsets, coarse_of=(row, coarse))
+        order = np.lexsort((coarse, fixed, row))
+        row, coarse = row[order], coarse[order]
+        rank = np.arange(row.size) - np.searchsorted(row, row)
+        wanted = rank < (n_probes - taken.sum(axis=1))[row]
+        taken[row[wanted], coarse[wanted]] = True
+        return np.nonzero(taken)[1].reshape(-1, n_probes)
 
     def assign(self, X: np.ndarray) -> np.ndarray:
         """Each row's seed: the nearest, as :meth:`_fixed_distances` measures (the lower
@@ -360,21 +377,20 @@ class Codebook:
         d = self.seeds.shape[1]
         return TIE_ROUNDING * (d + 2) * np.finfo(float).eps * (np.sqrt(norms) + self.radius) ** 2
 
-    def _fixed_distances(self, offsets, seeds=None):
+    def _fixed_distances(self, offsets, seeds=None, coarse_of=None):
         """Squared distances in a fixed arithmetic: each a difference squared and summed
         along one row's features, so the same bits whatever rows come along.
 
-        ``seeds``: one per row, the distance to it; else every row's distance to every
-        coarse seed, in keys (``_keys``).
+        ``seeds``: one per row, the distance to it; else ``coarse_of``, pairs (row,
+        coarse seed) of the rows: their distances in keys (``_keys``).
         """
         if seeds is not None:
             diff = offsets - self.seeds[seeds]
-            diff *= diff
-            return diff.sum(axis=1)
-        keys = self._fixed_keys(offsets)
-        diff = keys[:, None, :] - self.coarse[None, :, :]
+        else:
+            row, coarse = coarse_of
+            diff = self._fixed_keys(offsets)[row] - self.coarse[coarse]
         diff *= diff
-        return diff.reshape(-1, keys.shape[1]).sum(axis=1).reshape(keys.shape[0], -1)
+        return diff.sum(axis=1)
 
     def _fixed_keys(self, offsets):
         """Keys (``_keys``) in the fixed arithmetic of :meth:`_fixed_distances`."""
