@@ -186,14 +186,14 @@ class Codebook:
         return augmented if self.axes is None else _augmented_rows(augmented[:, :-1] @ self.axes)
 
     def _nearest_coarse(self, keys, n_probes=CODEBOOK_PROBES, offsets=None, margin=None) -> list[np.ndarray]:
-        """Each row's nearest coarse seeds, nearest first (``n_probes`` of them); ``keys``
-        with their column of ones.
+        """Each row's nearest coarse seeds (``n_probes`` of them), nearest first by the
+        product; ``keys`` with their column of ones.
 
         Given the rows' ``offsets`` and ``margin`` (:meth:`_margin`), which coarse seeds
         a row gets is what :meth:`_fixed_distances` says: where the product cannot tell
         the last one taken from the first one left, the row's coarse seeds are chosen
-        again in that fixed arithmetic (their order, which no answer depends on, may
-        still be the product's).
+        again in that fixed arithmetic (:meth:`_settle_coarse`; in seed order then, an
+        order no answer depends on).
         """
         n, n_coarse = keys.shape[0], len(self.members)
         n_probes = min(n_probes, n_coarse)
@@ -214,9 +214,12 @@ class Codebook:
             if margin is not None and n_probes < n_coarse:
                 following = distance[index, np.argmin(distance, axis=1)]
                 unclear[start : start + distance.shape[0]] = following - last <= margin[start : start + COARSE_BLOCK_ROWS]
-        # Per row, the product makes n_coarse values and _fixed_keys n_keys x d.
+        if not unclear.any():
+            return probes
+        # Per row, _fixed_keys makes n_keys x d values, and the coarse seeds measured
+        # again (at most all of them) n_keys each.
         n_keys = self.coarse.shape[1]
-        for rows in _slices(np.flatnonzero(unclear), max(n_coarse, n_keys * keys.shape[1])):
+        for rows in _slices(np.flatnonzero(unclear), n_keys * max(n_coarse, offsets.shape[1])):
             nearest = self._settle_coarse(keys[rows], offsets[rows], margin[rows], n_probes)
             for p, probe in enumerate(probes):
                 probe[rows] = nearest[:, p]
