@@ -183,7 +183,7 @@ class Codebook:
     def _augmented_keys(self, augmented: np.ndarray) -> np.ndarray:
         """The keys of rows given with their column of ones (:func:`_augmented_rows`),
         with theirs."""
-        return augmented if self.axes is None else _augmented_rows(augmented[:, :-1] @ self.axes)
+        return augmented if self.axes is None else _augmented_rows(self._keys(augmented[:, :-1]))
 
     def _nearest_coarse(self, keys, n_probes=CODEBOOK_PROBES, offsets=None, margin=None) -> list[np.ndarray]:
         """Each row's nearest coarse seeds (``n_probes`` of them), nearest first by the

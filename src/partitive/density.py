@@ -78,6 +78,7 @@ class Density:
     are read in the units of ``min_cluster_size``: rows each heavier than it have no
     neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """
+
     def __init__(self, X, w, min_cluster_size):
         self.X, self.w = X, w
         # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
