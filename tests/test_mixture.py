@@ -6,9 +6,11 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from partitive import PPP, PartitionTree
+from partitive.assemble import _rearranged
 from partitive.component_merge import _as_sequential, merge_components
 from partitive.datasets import groups_in_noise
-from partitive.mixture import COVARIANCE_TYPES, fit_mixture
+from partitive.judge import Rule
+from partitive.mixture import COVARIANCE_TYPES, _em, _ridge, fit_mixture, uniform_log_density
 
 
 def correlated_pair(seed=1, n=400):
@@ -20,6 +22,91 @@ def correlated_pair(seed=1, n=400):
     A = (rng.normal(size=(n, 2)) * [3.0, 0.3]) @ tilt.T
     B = rng.normal(size=(n, 2)) * [0.3, 3.0] + [6.0, 0.0]
     return np.vstack([A, B]), np.repeat([0, 1], n)
+
+
+def peaked_pair(seed, d=16, n=1000, gap=1.0):
+    """Two clusters far from Gaussian side by side: each row at a half-normal distance
+    from its centre in a uniform direction (peaked at the centre, heavy-tailed)."""
+    rng = np.random.default_rng(seed)
+    directions = rng.standard_normal((2 * n, d))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    X = directions * np.abs(rng.standard_normal((2 * n, 1)))
+    y = np.repeat([0, 1], n)
+    X[y == 1, 0] += gap
+    return X, y
+
+
+def nearest_true_centre(X, y):
+    centres = np.array([X[y == c].mean(axis=0) for c in np.unique(y)])
+    return np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+
+
+# Seed 1's partition is two clusters side by side whatever EM does.
+@pytest.mark.parametrize("seed", [0, 2, 3, 4])
+def test_em_does_not_turn_two_peaked_clusters_into_a_core_and_the_rest(seed):
+    # Gaussian EM fits a narrow component to one cluster's core and a wide one to the
+    # rest better than two side by side.
+    X, y = peaked_pair(seed)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(y, model.labels_) >= adjusted_rand_score(y, nearest_true_centre(X, y)) - 0.05
+
+
+def test_em_still_refines_the_clusters_it_does_not_rearrange():
+    # A tilted pair far from a peaked pair keeps the boundary EM gives it alone.
+    peaked, y_peaked = peaked_pair(0)
+    tilted, y_tilted = correlated_pair()
+    tilted = np.hstack([tilted, np.zeros((len(tilted), peaked.shape[1] - 2))]) + 100.0
+    alone = PPP().fit(tilted).labels_
+    both = PPP().fit(np.vstack([peaked, tilted])).labels_
+    assert adjusted_rand_score(y_tilted, both[len(peaked):]) >= adjusted_rand_score(y_tilted, alone) - 0.01
+    assert adjusted_rand_score(y_peaked, both[: len(peaked)]) >= adjusted_rand_score(y_peaked, nearest_true_centre(peaked, y_peaked)) - 0.05
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_rows_of_every_cluster_held_give_the_partitions_own_gaussians(background):
+    X, y = correlated_pair()
+    X = X + 100.0
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    log_background = uniform_log_density(X) if background else None
+    seen = []
+
+    def everything(mixture):
+        seen.append(np.mean(mixture.predict(X) == y))
+        return np.arange(2)
+
+    held, _ = fit_mixture(X, w, y, covariance_types=("full",), background=log_background, rearranged=everything)
+    centred = X - w @ X / w.sum()
+    start = np.eye(2)[y]
+    own, _ = _em(centred, w, None, start, "full", _ridge(centred, w, y, None), 0, log_background)
+    np.testing.assert_allclose(held.means, own.means + w @ X / w.sum(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(held.covariances, own.covariances, rtol=1e-9)
+    np.testing.assert_allclose(held.weights, own.weights, rtol=1e-12)
+    # The check reads the mixture in the data's coordinates.
+    assert min(seen) > 0.9
+
+
+def test_a_mixture_nothing_rearranged_is_ems():
+    X, y = correlated_pair()
+    w = np.ones(len(X))
+    refined, _ = fit_mixture(X, w, y)
+    kept, _ = fit_mixture(X, w, y, rearranged=lambda mixture: np.array([], dtype=np.intp))
+    np.testing.assert_array_equal(kept.means, refined.means)
+    np.testing.assert_array_equal(kept.covariances, refined.covariances)
+
+
+def test_the_check_names_a_core_and_the_rest_but_not_moved_boundaries():
+    rule = Rule(tau=0.5, alpha=0.9, dip_level=0.05, effect=0.3, validation="full")
+    X, y = peaked_pair(0)
+    w = np.ones(len(X))
+    start = nearest_true_centre(X, y)
+    em, _ = fit_mixture(X, w, start, covariance_types=("spherical",))
+    np.testing.assert_array_equal(_rearranged(X, w, None, start, em.predict(X), rule), [0, 1])
+    X, y = correlated_pair()
+    start = nearest_true_centre(X, y)
+    em, _ = fit_mixture(X, np.ones(len(X)), start)
+    assert (em.predict(X) != start).sum() > 10  # EM moved the boundary ...
+    assert _rearranged(X, np.ones(len(X)), None, start, em.predict(X), rule).size == 0  # ... and made no mode
 
 
 def test_bic_picks_full_covariances_for_differently_tilted_clusters():

@@ -48,6 +48,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     clusters (noise) widen none of them; every row still goes to its most probable
     Gaussian.
     """
+    given_spread = spread
     spread = with_rounding(spread, rule.rounding, X.shape)
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).
     sample_size = X.shape[0] if rule.reduced else None
@@ -57,6 +58,10 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         X, w, pieces[0] if grouped else labels, spread, sample_size=sample_size,
         covariance_types=COVARIANCE_TYPES if covariance_type == "auto" else (covariance_type,),
         background=background,
+        rearranged=lambda refined: _rearranged(
+            X, w, given_spread, pieces[0] if grouped else labels, refined.predict(X), rule,
+            pieces[1] if grouped else None,
+        ),
     )
     if grouped:
         # A shape joined from pieces keeps a Gaussian per piece: one Gaussian for a
@@ -75,6 +80,40 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         if merged:
             mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     return mixture, labels, posterior, groups, merges
+
+
+def _rearranged(X, w, spread, before, after, rule, owner=None) -> np.ndarray:
+    """The components that EM, moving rows from the partition ``before`` to ``after``,
+    made two modes where the partition had none, with the components they exchanged
+    rows with: along the line between two components' partition centres, the rows one
+    ends with have a dip deeper than any 2-means cut through one blob makes
+    (:meth:`partitive.judge.Rule.deep_dip`) and the rows it started with do not.
+    Components of one cluster (``owner``: each component's cluster, for shapes joined
+    from pieces) are not read: EM may move rows between them freely.
+
+    EM describes each cluster as one Gaussian.  Of clusters that are not (peaked at
+    their centres, heavy-tailed), a narrow component for one's core and a wide one for
+    the rest fit better than two side by side, so EM can turn two clusters that the
+    tree found side by side into a core and the rest.
+    """
+    moved = before != after
+    k = int(before.max()) + 1
+    centres = weighted_centers(X, w, before, np.zeros((k, X.shape[1])))
+    pairs = {(min(i, j), max(i, j)) for i, j in zip(before[moved].tolist(), after[moved].tolist())}
+    named = set()
+    for a, b in sorted(pairs):
+        direction = centres[b] - centres[a]
+        norm = np.linalg.norm(direction)
+        if norm == 0 or (owner is not None and owner[a] == owner[b]):
+            continue
+        direction = direction / norm
+        for c in (a, b):
+            ends, began = after == c, before == c
+            if rule.deep_dip(X[ends], w[ends], direction, spread_of(spread, ends)) and not (
+                rule.deep_dip(X[began], w[began], direction, spread_of(spread, began))
+            ):
+                named.update((a, b))
+    return np.array(sorted(named), dtype=np.intp)
 
 
 def background_density(X, reduced):

@@ -218,7 +218,8 @@ class Mixture:
 
 
 def fit_mixture(
-    X, w, labels, spread=None, sample_size=None, covariance_types=COVARIANCE_TYPES, background=None
+    X, w, labels, spread=None, sample_size=None, covariance_types=COVARIANCE_TYPES, background=None,
+    rearranged=None,
 ) -> tuple[Mixture, dict]:
     """The clusters' mixture: covariance structure by BIC, then EM from ``labels``.
 
@@ -235,6 +236,10 @@ def fit_mixture(
     diagonal covariances are used.  ``background``, where given, is the log-density
     of a uniform background (:func:`uniform_log_density`) that EM fits beside the
     components (:func:`_em`); the mixture returned is the components alone.
+    ``rearranged(mixture)``, where given, names the clusters of ``labels`` whose rows
+    EM's mixture (of the structure chosen, in the data's coordinates) has rearranged;
+    EM is run again with the rows of those clusters held at their labels, until it
+    names no other.
     """
     k = int(labels.max()) + 1
     n, d = X.shape
@@ -265,8 +270,17 @@ def fit_mixture(
         loglik = float(w @ logsumexp(mixture.log_joint(X, spread), axis=1))
         bics[cov_type] = -2.0 * loglik * (n_obs / W) + penalty
     best = min(bics, key=lambda t: (bics[t], COVARIANCE_TYPES.index(t)))
-    mixture, _ = _em(X, w, spread, start, best, ridge, MAX_EM_ITER, background)
-    return replace(mixture, means=mixture.means + center), bics
+    held = np.zeros(k, dtype=bool)
+    while True:
+        mixture, _ = _em(X, w, spread, start, best, ridge, MAX_EM_ITER, background, held[labels] if held.any() else None)
+        mixture = replace(mixture, means=mixture.means + center)
+        if rearranged is None:
+            return mixture, bics
+        named = np.zeros(k, dtype=bool)
+        named[rearranged(mixture)] = True
+        if not (named & ~held).any():
+            return mixture, bics
+        held |= named
 
 
 def uniform_log_density(X) -> float | None:
@@ -316,7 +330,7 @@ def _feature_variance(X, w, spread):
     return np.maximum(var, 1e-12 * scale)
 
 
-def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
+def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None, held=None):
     """EM from responsibilities ``resp``; ``(mixture, weighted log-likelihood)``, the
     likelihood of the components and the background together where there is one.
 
@@ -328,10 +342,13 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
     clusters then widen no cluster's Gaussian; without it, a cluster's Gaussian
     widened by its share of such rows can grow to claim a neighbouring group.
 
+    ``held``, where given, marks rows whose responsibilities stay as they start.
+
     Should a component lose all its weight, the last mixture that had every component
     is kept; ``(None, -inf)`` if the start itself has an empty component.
     """
     W = w.sum()
+    first = resp
     mixture, loglik, previous = None, -np.inf, -np.inf
     for _ in range(max_iter + 1):
         candidate = _m_step(X, w, spread, resp, cov_type, ridge)
@@ -344,6 +361,8 @@ def _em(X, w, spread, resp, cov_type, ridge, max_iter, background=None):
             break
         previous = loglik
         resp = np.exp(log_joint - log_norm[:, None])
+        if held is not None:
+            resp[held] = first[held]
     return mixture, loglik
 
 
