@@ -48,6 +48,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     clusters (noise) widen none of them; every row still goes to its most probable
     Gaussian.
     """
+    # The rule's dips add the rounding themselves.
     given_spread = spread
     spread = with_rounding(spread, rule.rounding, X.shape)
     # Representatives of a reduced input: they, not the rows, are the sample (as in Rule).

@@ -272,7 +272,8 @@ def fit_mixture(
     best = min(bics, key=lambda t: (bics[t], COVARIANCE_TYPES.index(t)))
     held = np.zeros(k, dtype=bool)
     while True:
-        mixture, _ = _em(X, w, spread, start, best, ridge, MAX_EM_ITER, background, held[labels] if held.any() else None)
+        fixed = held[labels] if held.any() else None
+        mixture, _ = _em(X, w, spread, start, best, ridge, MAX_EM_ITER, background, fixed)
         mixture = replace(mixture, means=mixture.means + center)
         if rearranged is None:
             return mixture, bics
