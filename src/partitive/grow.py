@@ -86,7 +86,8 @@ def fit_tree(
     of points (representatives of a reduced input); it adds to every node's and
     cluster's variance.  ``covariance_type`` is the structure of the clusters'
     Gaussians, or ``"auto"`` to choose it by BIC.  ``sample``: with ``spread``, one row
-    of each group, sampled uniformly from the rows (the test of one Gaussian needs rows).
+    of each group (the test of one Gaussian needs rows; see
+    :attr:`partitive.reduce.Representatives.sample`).
 
     Features constant in the data are left out of the fit and put back in the tree:
     they tell no cluster from another, but the number of features enters the dip's

@@ -210,7 +210,8 @@ def _checked_rows(X, w):
 
 @dataclass(frozen=True)
 class RowSample:
-    """Rows sampled uniformly from those that representatives stand for, by owner."""
+    """Rows of those that representatives stand for, one per representative, by
+    owner (:attr:`partitive.reduce.Representatives.sample`)."""
 
     rows: np.ndarray
     owner: np.ndarray  # the representative (canonical row) each sampled row belongs to

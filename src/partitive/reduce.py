@@ -56,7 +56,8 @@ class Representatives:
     spread: np.ndarray  # per-feature variance of the rows around their mean
     n_rows: int
     #: One row of each group: its seed, or the far row itself.  The seeds are a uniform
-    #: sample of the distinct rows, so these are a sample of the rows, not of means.
+    #: sample of the distinct rows (with the extra seeds of rare regions), so these are
+    #: rows, not means; where values repeat, each distinct row counts once.
     sample: np.ndarray
 
 
