@@ -89,8 +89,9 @@ class Sample:
         self.rows = np.empty((0, n_features))
         self.hashes = np.empty(0, dtype=np.uint64)
 
-    def add(self, X: np.ndarray) -> Sample:
-        h = row_hash(X)
+    def add(self, X: np.ndarray, h: np.ndarray | None = None) -> Sample:
+        """Take the rows ``X`` (``h``: their :func:`row_hash`, where known)."""
+        h = row_hash(X) if h is None else h
         bound = self.hashes[-1] if self.hashes.size >= self.size else None
         if h.size > self.size:
             # Only rows at or below the chunk's size-th smallest hash can enter, unless
@@ -155,9 +156,10 @@ class RareRows:
         # Only rows of hash up to the bound can be among the smallest (see
         # rare_hash_bound): the others need no nearest-seed search.
         keep = (w > 0) & (h > self.floor) & (True if self.bound is None else h <= self.bound)
-        X = X[keep]
+        X, h = X[keep], h[keep]
         if X.shape[0]:
-            self.sample.add(X[self.rare[self.codebook.assign(X)]])
+            rare = self.rare[self.codebook.assign(X)]
+            self.sample.add(X[rare], h[rare])
         return self
 
     def merge(self, other: RareRows) -> RareRows:
