@@ -1,4 +1,4 @@
-"""Families of draws for ``benchmarks/families.py``: clusters far from Gaussian.
+"""Families of draws for ``benchmarks/families.py``: pairs that growth's valleys miss.
 
     PARTITIVE_FAMILIES=benchmarks/tail_families.py python benchmarks/families.py --family peaked
 
@@ -9,6 +9,13 @@ Student's t with 3 degrees of freedom), so a cluster is far denser at its centre
 a Gaussian and heavy-tailed.  The two centres are 0.5-3 times the distances' scale
 apart, along a random direction.  Two clusters.  Gaussian EM fits such a pair better
 with a narrow component for one cluster's core and a wide one for the rest.
+
+``close``: two round Gaussians of 500-2,000 rows each in 1-128 features (a power of
+two), their centres 1.5-4 deviations apart: from two deviations down, one peak with
+no valley between the two.  In half the draws every value is rounded to a grid of a
+tenth to a half of a deviation (measurements recorded to a fixed precision), so
+that many rows share values.  Two clusters; the labels are the Gaussian each row was
+drawn from, so even the best partition scores below 1 where they overlap.
 """
 
 from __future__ import annotations
@@ -36,4 +43,16 @@ def peaked(rng):
     return np.vstack(parts), np.repeat([1, 2], sizes)
 
 
-FAMILIES = {"peaked": peaked}
+def close(rng):
+    d = int(2 ** rng.integers(0, 8))
+    sizes = rng.integers(500, 2001, 2)
+    offset = rng.standard_normal(d)
+    offset *= rng.uniform(1.5, 4.0) / np.linalg.norm(offset)
+    X = np.vstack([rng.standard_normal((sizes[0], d)), rng.standard_normal((sizes[1], d)) + offset])
+    if rng.random() < 0.5:
+        step = rng.uniform(0.1, 0.5)
+        X = np.round(X / step) * step
+    return X, np.repeat([1, 2], sizes)
+
+
+FAMILIES = {"peaked": peaked, "close": close}

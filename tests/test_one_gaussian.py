@@ -52,6 +52,26 @@ def test_one_tilted_gaussian_looks_gaussian_in_nearly_every_draw():
     assert passed >= 47  # three tests at 1 % each: about 48.5 expected
 
 
+def test_the_flat_top_read_both_ways_keeps_its_level_and_gains_power():
+    # Each half's 2-means direction is tested on the other half: one Gaussian still
+    # passes at about the level, and a pair too close for one half's test to see is
+    # seen by both read together.
+    passed = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        d = (1, 4, 16)[seed % 3]
+        X = rng.normal(size=(1000, d)) @ special_ortho_group.rvs(max(d, 2), random_state=seed)[:d, :d]
+        passed += looks_gaussian(X, np.ones(1000), 0.01, both_ways=True)
+    assert passed >= 56  # three tests at 1 % each: about 58 expected
+    one_way = both = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        pair = np.vstack([rng.normal(size=(1024, 8)), rng.normal(size=(1024, 8)) + np.r_[1.75, np.zeros(7)]])
+        one_way += not looks_gaussian(pair, np.ones(2048), 0.001)
+        both += not looks_gaussian(pair, np.ones(2048), 0.001, both_ways=True)
+    assert both >= one_way + 5 and both >= 13
+
+
 def test_two_overlapping_clusters_show_a_flat_top_that_mardia_dilutes():
     rng = np.random.default_rng(3)
     pair = np.vstack([rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + [4.0, 0, 0, 0]])

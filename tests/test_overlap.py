@@ -224,3 +224,84 @@ def test_a_cluster_counts_a_row_only_as_far_as_the_background_leaves_it():
     np.testing.assert_allclose(kept, plain * left[:, None])
     # The groups' rows are the clusters'; most noise rows are the background's.
     assert np.median(left[truth >= 0]) > 0.9 and np.median(left[truth < 0]) < 0.5
+
+
+def test_equal_rows_are_each_a_row():
+    # Values on a grid: the fit holds each value once, weighted by its rows.  Those
+    # rows are each evidence, where a share of one row (a responsibility) is not.
+    rng = np.random.default_rng(0)
+    X = np.round(np.r_[rng.normal(0, 30, 1000), rng.normal(75, 30, 1000)])[:, None]
+    values, counts = np.unique(X, axis=0, return_counts=True)
+    assert values.shape[0] < overlap.MIN_ROWS
+    counts = counts.astype(float)
+    assert overlapping_pair(values, counts, COVARIANCE_TYPES, counts=counts) is not None
+    assert overlapping_pair(values, counts, COVARIANCE_TYPES) is None
+    assert overlap.effective_rows(counts, counts) == pytest.approx(2000)
+    # Rows held in part count as a weighted sample of them.
+    share = rng.uniform(0.1, 1.0, counts.size)
+    expected = (counts @ share) ** 2 / (counts @ share**2)
+    assert overlap.effective_rows(counts * share, counts) == pytest.approx(expected)
+    assert overlap.effective_rows(share, np.ones(counts.size)) == pytest.approx(share.sum() ** 2 / (share @ share))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_gaussians_recorded_on_a_grid_are_two_clusters(seed):
+    rng = np.random.default_rng(seed)
+    X = np.round(np.r_[rng.normal(0, 30, 1000), rng.normal(75, 30, 1000)])[:, None]
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(X[:, 0] > 37.5, model.labels_) > 0.9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_gaussians_too_close_for_a_valley_are_two_clusters(seed):
+    # 1.8 deviations apart: one peak, no valley, yet two Gaussians by every check.
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8)) + np.r_[1.8, np.zeros(7)]])
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(X[:, 0] > 0.9, model.labels_) > 0.75
+
+
+@pytest.mark.parametrize("d, step", [(1, 0.25), (2, 0.25), (2, 0.5)])
+def test_two_gaussians_on_a_coarse_grid_are_two_clusters(d, step):
+    # Each value stands for its cell: the steps of equal values, thousands of rows
+    # each, are not misfit of the pair on its line.
+    rng = np.random.default_rng(d)
+    X = np.vstack([rng.normal(size=(5000, d)), rng.normal(size=(5000, d)) + np.r_[2.2, np.zeros(d - 1)]])
+    X = np.round(X / step) * step
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(X[:, 0] > 1.1, model.labels_) > 0.75
+
+
+@pytest.mark.parametrize("shape", ["box", "triangle", "square"])
+def test_one_flat_shape_on_a_grid_is_one_cluster(shape):
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        if shape == "box":
+            X = rng.uniform(0, 1, (4000, 1))
+        elif shape == "triangle":
+            X = rng.triangular(0, 0.5, 1, (4000, 1))
+        else:
+            X = rng.uniform(0, 1, (4000, 2))
+        assert PPP().fit(np.round(X / 0.05) * 0.05).n_clusters_ == 1
+
+
+def test_the_fit_on_the_line_reads_equal_rows_as_rows_spread_over_their_cell():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(10_000)
+    values, counts = np.unique(np.round(x / 0.25) * 0.25, return_counts=True)
+    counts = counts.astype(float)
+    # Equal rows held once, weighted by their number, are those rows.
+    expanded = np.repeat(values, counts.astype(int))
+    assert anderson_darling(values, counts, norm.cdf, counts) == pytest.approx(
+        anderson_darling(expanded, np.ones(expanded.size), norm.cdf), rel=1e-9)
+    # Read as steps they misfit a Gaussian however well it fits; spread over their
+    # cells they fit it as the unrounded rows do.
+    mean = counts @ values / counts.sum()
+    sd = np.sqrt(counts @ (values - mean) ** 2 / counts.sum())
+    spread = anderson_darling(values, counts, lambda t: norm.cdf((t - mean) / sd), counts, width=0.25)
+    unrounded = anderson_darling(x, np.ones(x.size), lambda t: norm.cdf((t - x.mean()) / x.std()))
+    assert spread == pytest.approx(unrounded, abs=0.1)
+    assert anderson_darling(values, counts, lambda t: norm.cdf((t - mean) / sd), counts) > 3 * overlap.FIT_DISTANCE

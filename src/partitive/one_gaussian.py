@@ -30,7 +30,7 @@ STRAY_REFITS = 5
 MOMENT_BLOCK_ROWS = 4096
 
 
-def looks_gaussian(X, w, level) -> bool:
+def looks_gaussian(X, w, level, both_ways=False) -> bool:
     """Whether the points are consistent with one Gaussian.
 
     Mardia's skewness and kurtosis, each at ``level``, and no flat top along a 2-means
@@ -39,7 +39,10 @@ def looks_gaussian(X, w, level) -> bool:
     its own.  A 2-means direction fitted to the very points it is tested on is biased
     towards flat ones (round Gaussians with few points per dimension would fail far
     more often than the level), so the direction is fitted to every other point and
-    tested on the rest.  Too few points to test are not taken for one Gaussian.
+    tested on the rest; ``both_ways``: also the other way round, the two tests read
+    together (their normal scores' sum over sqrt 2), which reads every point and has
+    the whole sample's power, twice the one-way test's points.  Too few points to
+    test are not taken for one Gaussian.
     """
     from .split import two_means
 
@@ -51,15 +54,32 @@ def looks_gaussian(X, w, level) -> bool:
         return False
     fit_on = np.zeros(X.shape[0], dtype=bool)
     fit_on[::2] = True
-    split = two_means(X[fit_on & inside], w[fit_on & inside])
-    if split is None:
+    scores = []
+    for half in (fit_on, ~fit_on) if both_ways else (fit_on,):
+        split = two_means(X[half & inside], w[half & inside])
+        if split is None:
+            break
+        test = ~half & inside
+        z = flat_top_z(X[test] @ split.direction, w[test], _truncated_kurtosis(q))
+        if z is not None:
+            scores.append(z)
+    if not scores:
         return True
-    test = ~fit_on & inside
-    return flat_top_p(X[test] @ split.direction, w[test], _truncated_kurtosis(q)) >= level
+    # The halves' scores are independent under one Gaussian (each direction is
+    # fitted to the points the other half's test does not read).
+    return bool(norm_cdf(sum(scores) / np.sqrt(len(scores))) >= level)
 
 
 def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
-    """One-sided p-value of a kurtosis below the Gaussian's along the projection ``t``.
+    """One-sided p-value of a kurtosis below the Gaussian's along the projection ``t``
+    (:func:`flat_top_z`); 1 where too few points or no spread to read."""
+    z = flat_top_z(t, w, kurtosis_scale)
+    return 1.0 if z is None else float(norm_cdf(z))
+
+
+def flat_top_z(t, w, kurtosis_scale=1.0) -> float | None:
+    """The normal score of the kurtosis along the projection ``t``: below zero where
+    flatter than a Gaussian's; None where too few points or no spread to read.
 
     Anscombe and Glynn's (1983) normal approximation for the sample kurtosis, as in
     ``scipy.stats.kurtosistest`` (which takes no weights), with the total weight as the
@@ -68,12 +88,12 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
     """
     n = float(w.sum())
     if n < 5:
-        return 1.0
+        return None
     p = w / n
     centred = t - p @ t
     variance = p @ centred**2
     if not variance > 0:
-        return 1.0
+        return None
     b2 = p @ centred**4 / variance**2 / kurtosis_scale
     mean = 3.0 * (n - 1) / (n + 1)
     var_b2 = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) ** 2 * (n + 3) * (n + 5))
@@ -82,10 +102,9 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
     A = 6.0 + 8.0 / skew_b2 * (2.0 / skew_b2 + np.sqrt(1 + 4.0 / skew_b2**2))
     denominator = 1 + x * np.sqrt(2 / (A - 4.0))
     if denominator == 0:
-        return 0.0
+        return -np.inf
     cube = np.sign(denominator) * np.cbrt((1 - 2 / A) / abs(denominator))
-    z = (1 - 2 / (9.0 * A) - cube) / np.sqrt(2 / (9.0 * A))
-    return float(norm_cdf(z))
+    return float((1 - 2 / (9.0 * A) - cube) / np.sqrt(2 / (9.0 * A)))
 
 
 def mardia_p_values(X, w) -> tuple[float, float]:

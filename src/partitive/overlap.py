@@ -38,7 +38,7 @@ from .one_gaussian import looks_gaussian
 from .prepare import weighted_quantile
 from .split import two_means
 
-#: The check needs this many rows (effective: (sum r)^2 / sum r^2): with fewer a
+#: The check needs this many rows (effective, :func:`effective_rows`): with fewer a
 #: uniform box, disc or bar of one to three features fits two Gaussians as well as
 #: two Gaussians do (docs/design/overlapping-gaussians.md).
 MIN_ROWS = 600
@@ -51,10 +51,11 @@ SHARE_FLOOR = 1e-3
 #: for their covariances.
 FIT_ROWS = 10_000
 #: The components' means are at least this many of their deviations apart along
-#: the line through them (the mean of the two): where two equal Gaussians stop being
-#: one peak.  A heavy-tailed cluster fits a narrow and a wide Gaussian about one
-#: centre, which is no partition of it.
-SEPARATION = 2.0
+#: the line through them (the mean of the two).  A heavy-tailed cluster fits a narrow
+#: and a wide Gaussian about one centre, which is no partition of it (their means
+#: under one deviation apart): half a deviation above them.  Two Gaussians closer
+#: than two deviations make one peak, yet are two where the evidence holds.
+SEPARATION = 1.5
 #: The mixture fits the rows' projections on the line through the two means: their
 #: Anderson-Darling distance from it at most this, above what two Gaussians' own
 #: distance from their fitted mixture reaches (measured, as the parameters are fitted
@@ -65,14 +66,21 @@ FIT_DISTANCE = 1.0
 #: reads about this share of it, in log, where a uniform shape reads none
 #: (docs/design/overlapping-gaussians.md).
 SEEN_PEAK = 0.5
+#: A row on a grid is spread over its cell along the line by this many points: the
+#: steps left are this many times smaller than a cell's, and their misfit (which
+#: grows with the rows) this many squared.
+CELL_POINTS = 32
 
 
-def overlapping_pair(X, r, covariance_types) -> Mixture | None:
+def overlapping_pair(X, r, covariance_types, counts=None, rounding=None) -> Mixture | None:
     """The two-Gaussian mixture of the rows ``X`` weighted ``r`` (a cluster's rows,
     weighted by their responsibility for it) where it describes them and one Gaussian
-    does not; None otherwise.
+    does not; None otherwise.  ``counts``: the rows' own weights, of which ``r`` is a
+    share (a row standing for equal rows weighs their number); None: one each.
+    ``rounding``: the features' variance of rounding (values on a grid), or None.
 
-    Two Gaussians: MIN_ROWS rows at least; they are not one Gaussian; EM from their
+    Two Gaussians: MIN_ROWS effective rows at least; they are not one Gaussian (every
+    row fitted read, the flat-top test both ways); EM from their
     2-means sides has a lower BIC than one Gaussian (each with the best of
     ``covariance_types``), or the two beat one Gaussian on the line through their means
     (:func:`gain_along`); the means lie SEPARATION deviations apart; the mixture fits
@@ -80,19 +88,26 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     each component of the pair with full covariances (where ``covariance_types`` has
     them) and weighted by their responsibility for it, are one Gaussian.  Of
     the rows with SHARE_FLOOR of the largest weight or more, at most FIT_ROWS are
-    fitted and GAUSSIAN_CHECK_ROWS checked (every k-th).
+    fitted, and of those GAUSSIAN_CHECK_ROWS read by each component's check (every
+    k-th).
     """
     if not r.max(initial=0.0) > 0:
         return None
     read = np.flatnonzero(r >= SHARE_FLOOR * r.max())
     read = read[:: -(-read.size // FIT_ROWS)]
     X, r = X[read], r[read]
+    counts = np.ones(r.size) if counts is None else counts[read]
     n, d = X.shape
     W = float(r.sum())
-    # Power comes with rows: a row of weight 10 is one row, not ten.
-    if W**2 / (r @ r) < MIN_ROWS:
+    # Power comes with rows: a row standing for c equal rows (values on a grid) is c
+    # rows; a responsibility is a share of a row, counted as in a weighted sample, so
+    # rows held in part unevenly count for less than their shares' sum.
+    if effective_rows(r, counts) < MIN_ROWS:
         return None
-    if looks_gaussian(*_checked_rows(X, r), GAUSSIAN_LEVEL):
+    # The door to the pair's own checks (below), which keep one shape whole: it reads
+    # every row fitted, not the judge's sample of them, and its flat-top test both
+    # ways, so that two Gaussians too close for a valley still open it.
+    if looks_gaussian(X, r, GAUSSIAN_LEVEL, both_ways=True):
         return None
     split = two_means(X, r)
     if split is None:
@@ -142,10 +157,17 @@ def overlapping_pair(X, r, covariance_types) -> Mixture | None:
     if best[2][0] >= best.get(1, (np.inf, None))[0] and not gain_along(t, r, weights, centres, deviations):
         return None
 
+    # On a grid a row stands for its cell: along the line, its rows are spread evenly
+    # over the cell (as wide as the rounding's variance along the line makes it).
+    # Equal values are otherwise steps that read as misfit, more so the more rows
+    # they stand for.  The pair's deviations, read from the rounded rows, already
+    # hold the rounding's variance, as the rows spread over their cells do.
+    cell = 0.0 if rounding is None else float(np.sqrt(12.0 * (along**2 @ rounding)))
+
     def cdf(x):
         return sum(weights[k] * norm_cdf((x - centres[k]) / deviations[k]) for k in range(2))
 
-    if not anderson_darling(t, r, cdf) <= FIT_DISTANCE:
+    if not anderson_darling(t, r, cdf, counts, width=cell) <= FIT_DISTANCE:
         return None
     # Whether each component is one Gaussian is read on the pair with full covariances
     # where there is one: a diagonal or spherical component misreads a turned
@@ -184,14 +206,30 @@ def full_covariances(mixture) -> np.ndarray:
     return np.stack([c * np.eye(d) for c in cov])
 
 
-def anderson_darling(t, w, cdf) -> float:
+def effective_rows(r, counts) -> float:
+    """How many rows' evidence rows weighted ``r`` hold, each standing for ``counts``
+    (> 0 where ``r`` is) equal rows, so ``r / counts`` is each one's share: (sum r)^2 /
+    sum (r^2 / counts), Kish's effective size of the rows weighted by their shares.
+    Rows wholly held count in full; uneven shares count for less than their sum."""
+    per_row = np.divide(r * r, counts, out=np.zeros(r.shape), where=r > 0)
+    return float(r.sum() ** 2 / per_row.sum()) if per_row.sum() > 0 else 0.0
+
+
+def anderson_darling(t, w, cdf, counts=None, width=0.0) -> float:
     """The Anderson-Darling distance of the weighted sample ``t`` (weights ``w``) from
-    the distribution ``cdf``, on the effective number of rows (sum w)^2 / sum w^2.
+    the distribution ``cdf``, on the effective number of rows
+    (:func:`effective_rows`, ``counts`` the rows' own weights; None: one each).
+    ``width`` > 0: each row stands for a cell of that width about it (values on a
+    grid), its weight spread evenly over the cell (CELL_POINTS points).
 
     The integral of (F_n - F)^2 / (F (1 - F)) dF over each step of the weighted
     empirical distribution F_n, where it is constant (c): c^2 ln u - (1 - c)^2
     ln(1 - u) - u.  Equal weights give the usual statistic.
     """
+    n_eff = effective_rows(w, np.ones(w.size) if counts is None else counts)
+    if width > 0:
+        t = (t[:, None] + width * ((np.arange(CELL_POINTS) + 0.5) / CELL_POINTS - 0.5)).ravel()
+        w = np.repeat(w, CELL_POINTS)
     order = np.argsort(t, kind="stable")
     u = np.clip(cdf(t[order]), 1e-300, 1.0 - 1e-16)
     share = w[order] / w.sum()
@@ -206,7 +244,6 @@ def anderson_darling(t, w, cdf) -> float:
                     - np.where(c < 1, (1 - c) ** 2 * np.log1p(-np.minimum(x, 1 - 1e-16)), 0.0) - x)
 
     total = float(np.sum(antiderivative(steps, edges[1:]) - antiderivative(steps, edges[:-1])))
-    n_eff = w.sum() ** 2 / (w @ w)
     return n_eff * total
 
 
@@ -242,7 +279,7 @@ def split_overlapping(growth, X, w, spread, fitted, pieces, covariance_type, rul
         found = None
         for c in range(len(groups)):
             if groups[c] not in whole:
-                pair = overlapping_pair(X, w * resp[:, c], kinds)
+                pair = overlapping_pair(X, w * resp[:, c], kinds, counts=w, rounding=rule.rounding)
                 if pair is not None:
                     found = c, pair
                     break
