@@ -263,7 +263,7 @@ def test_two_gaussians_too_close_for_a_valley_are_two_clusters(seed):
     assert adjusted_rand_score(X[:, 0] > 0.9, model.labels_) > 0.75
 
 
-@pytest.mark.parametrize("d, step", [(1, 0.25), (2, 0.25), (2, 0.5)])
+@pytest.mark.parametrize("d, step", [(1, 0.25), (1, 0.75), (2, 0.25), (2, 0.5)])
 def test_two_gaussians_on_a_coarse_grid_are_two_clusters(d, step):
     # Each value stands for its cell: the steps of equal values, thousands of rows
     # each, are not misfit of the pair on its line.
@@ -301,7 +301,29 @@ def test_the_fit_on_the_line_reads_equal_rows_as_rows_spread_over_their_cell():
     # cells they fit it as the unrounded rows do.
     mean = counts @ values / counts.sum()
     sd = np.sqrt(counts @ (values - mean) ** 2 / counts.sum())
-    spread = anderson_darling(values, counts, lambda t: norm.cdf((t - mean) / sd), counts, width=0.25)
+    # Spread, they hold the cell's variance twice (once from rounding): the model
+    # is widened by one cell's.
+    widened = np.sqrt(sd**2 + 0.25**2 / 12)
+    spread = anderson_darling(values, counts, lambda t: norm.cdf((t - mean) / widened), counts, width=0.25)
     unrounded = anderson_darling(x, np.ones(x.size), lambda t: norm.cdf((t - x.mean()) / x.std()))
     assert spread == pytest.approx(unrounded, abs=0.1)
     assert anderson_darling(values, counts, lambda t: norm.cdf((t - mean) / sd), counts) > 3 * overlap.FIT_DISTANCE
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_one_feature_on_a_grid_read_on_a_diagonal_fits_one_gaussian(seed):
+    # One feature rounded to whole deviations, one not, read along the diagonal: the
+    # cell along the line is the rounded feature's share of it, and spread over it
+    # the rows fit their Gaussian, widened by the cell, as unrounded rows do.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(10_000, 2))
+    X[:, 0] = np.round(X[:, 0])
+    values, counts = np.unique(X, axis=0, return_counts=True)
+    counts = counts.astype(float)
+    along = np.array([1.0, 1.0]) / np.sqrt(2.0)
+    t = values @ along
+    mean = counts @ t / counts.sum()
+    sd = np.sqrt(counts @ (t - mean) ** 2 / counts.sum())
+    cell = np.sqrt(12.0 * (along**2 @ np.array([1 / 12, 0.0])))
+    widened = np.sqrt(sd**2 + cell**2 / 12)
+    assert anderson_darling(t, counts, lambda x: norm.cdf((x - mean) / widened), counts, width=cell) < 0.5

@@ -40,9 +40,9 @@ def looks_gaussian(X, w, level, both_ways=False) -> bool:
     towards flat ones (round Gaussians with few points per dimension would fail far
     more often than the level), so the direction is fitted to every other point and
     tested on the rest; ``both_ways``: also the other way round, the two tests read
-    together (their normal scores' sum over sqrt 2), which reads every point and has
-    the whole sample's power, twice the one-way test's points.  Too few points to
-    test are not taken for one Gaussian.
+    together (their normal scores' sum over the root of their number), which reads
+    every point, twice the one-way test's.  Too few points for Mardia's tests are not
+    taken for one Gaussian.
     """
     from .split import two_means
 
@@ -65,8 +65,8 @@ def looks_gaussian(X, w, level, both_ways=False) -> bool:
             scores.append(z)
     if not scores:
         return True
-    # The halves' scores are independent under one Gaussian (each direction is
-    # fitted to the points the other half's test does not read).
+    # The halves' scores are uncorrelated under one Gaussian (each direction is
+    # fitted to the points the other half's test does not read; measured).
     return bool(norm_cdf(sum(scores) / np.sqrt(len(scores))) >= level)
 
 

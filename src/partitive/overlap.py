@@ -67,8 +67,8 @@ FIT_DISTANCE = 1.0
 #: (docs/design/overlapping-gaussians.md).
 SEEN_PEAK = 0.5
 #: A row on a grid is spread over its cell along the line by this many points: the
-#: steps left are this many times smaller than a cell's, and their misfit (which
-#: grows with the rows) this many squared.
+#: steps left are this many times smaller than a cell's, and their misfit this many
+#: squared (it still grows with the rows).
 CELL_POINTS = 32
 
 
@@ -160,12 +160,13 @@ def overlapping_pair(X, r, covariance_types, counts=None, rounding=None) -> Mixt
     # On a grid a row stands for its cell: along the line, its rows are spread evenly
     # over the cell (as wide as the rounding's variance along the line makes it).
     # Equal values are otherwise steps that read as misfit, more so the more rows
-    # they stand for.  The pair's deviations, read from the rounded rows, already
-    # hold the rounding's variance, as the rows spread over their cells do.
+    # they stand for.  Spreading adds the cell's variance to the rounded rows' (which
+    # already hold the rounding's once), so the pair is widened by as much.
     cell = 0.0 if rounding is None else float(np.sqrt(12.0 * (along**2 @ rounding)))
+    widened = np.sqrt(deviations**2 + cell**2 / 12.0)
 
     def cdf(x):
-        return sum(weights[k] * norm_cdf((x - centres[k]) / deviations[k]) for k in range(2))
+        return sum(weights[k] * norm_cdf((x - centres[k]) / widened[k]) for k in range(2))
 
     if not anderson_darling(t, r, cdf, counts, width=cell) <= FIT_DISTANCE:
         return None
