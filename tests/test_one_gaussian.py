@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 from scipy.stats import special_ortho_group
 
 from partitive.judge import each_one_gaussian, gaussian_parts
-from partitive.one_gaussian import core_looks_gaussian, flat_top_p, looks_gaussian, mardia_p_values
+from partitive.one_gaussian import core_looks_gaussian, flat_top_p, flat_top_z, looks_gaussian, mardia_p_values
 
 
 def skewed_cloud(seed, n=400, d=5):
@@ -70,6 +70,17 @@ def test_the_flat_top_read_both_ways_keeps_its_level_and_gains_power():
         one_way += not looks_gaussian(pair, np.ones(2048), 0.001)
         both += not looks_gaussian(pair, np.ones(2048), 0.001, both_ways=True)
     assert both >= one_way + 5 and both >= 13
+
+
+def test_the_flattest_projections_read_as_flat_tops():
+    # Two Gaussians six deviations apart: a kurtosis near 1, beyond the range of the
+    # normal approximation, whose score would change sign there.
+    rng = np.random.default_rng(0)
+    t = np.r_[rng.normal(-3, 1, 2000), rng.normal(3, 1, 2000)]
+    assert flat_top_z(t, np.ones(4000)) < -10
+    assert flat_top_p(t, np.ones(4000)) < 1e-10
+    pair = np.vstack([rng.normal(size=(2000, 32)), rng.normal(size=(2000, 32)) + np.r_[6.0, np.zeros(31)]])
+    assert not looks_gaussian(pair, np.ones(4000), 0.001)
 
 
 def test_two_overlapping_clusters_show_a_flat_top_that_mardia_dilutes():

@@ -79,7 +79,8 @@ def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
 
 def flat_top_z(t, w, kurtosis_scale=1.0) -> float | None:
     """The normal score of the kurtosis along the projection ``t``: below zero where
-    flatter than a Gaussian's; None where too few points or no spread to read.
+    flatter than a Gaussian's (-inf beyond the approximation's range); None where too
+    few points or no spread to read.
 
     Anscombe and Glynn's (1983) normal approximation for the sample kurtosis, as in
     ``scipy.stats.kurtosistest`` (which takes no weights), with the total weight as the
@@ -101,7 +102,10 @@ def flat_top_z(t, w, kurtosis_scale=1.0) -> float | None:
     skew_b2 = 6.0 * (n * n - 5 * n + 2) / ((n + 7) * (n + 9)) * np.sqrt(6.0 * (n + 3) * (n + 5) / (n * (n - 2) * (n - 3)))
     A = 6.0 + 8.0 / skew_b2 * (2.0 / skew_b2 + np.sqrt(1 + 4.0 / skew_b2**2))
     denominator = 1 + x * np.sqrt(2 / (A - 4.0))
-    if denominator == 0:
+    if denominator <= 0:
+        # Far below the Gaussian's kurtosis the approximation's cube root changes
+        # sign (as scipy's kurtosistest does) and would read the flattest samples
+        # as peaked.
         return -np.inf
     cube = np.sign(denominator) * np.cbrt((1 - 2 / A) / abs(denominator))
     return float((1 - 2 / (9.0 * A) - cube) / np.sqrt(2 / (9.0 * A)))
