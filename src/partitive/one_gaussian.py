@@ -70,17 +70,10 @@ def looks_gaussian(X, w, level, both_ways=False) -> bool:
     return bool(norm_cdf(sum(scores) / np.sqrt(len(scores))) >= level)
 
 
-def flat_top_p(t, w, kurtosis_scale=1.0) -> float:
-    """One-sided p-value of a kurtosis below the Gaussian's along the projection ``t``
-    (:func:`flat_top_z`); 1 where too few points or no spread to read."""
-    z = flat_top_z(t, w, kurtosis_scale)
-    return 1.0 if z is None else float(norm_cdf(z))
-
-
 def flat_top_z(t, w, kurtosis_scale=1.0) -> float | None:
-    """The normal score of the kurtosis along the projection ``t``: below zero where
-    flatter than a Gaussian's (-inf beyond the approximation's range); None where too
-    few points or no spread to read.
+    """The normal score of the kurtosis along the projection ``t`` (its cdf is the
+    one-sided p-value of a flat top): below zero where flatter than a Gaussian's (-inf
+    beyond the approximation's range); None where too few points or no spread to read.
 
     Anscombe and Glynn's (1983) normal approximation for the sample kurtosis, as in
     ``scipy.stats.kurtosistest`` (which takes no weights), with the total weight as the

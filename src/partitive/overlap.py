@@ -96,7 +96,7 @@ def overlapping_pair(X, r, covariance_types, counts=None, rounding=None) -> Mixt
     read = np.flatnonzero(r >= SHARE_FLOOR * r.max())
     read = read[:: -(-read.size // FIT_ROWS)]
     X, r = X[read], r[read]
-    counts = np.ones(r.size) if counts is None else counts[read]
+    counts = None if counts is None else counts[read]
     n, d = X.shape
     W = float(r.sum())
     # Power comes with rows: a row standing for c equal rows (values on a grid) is c
@@ -207,12 +207,13 @@ def full_covariances(mixture) -> np.ndarray:
     return np.stack([c * np.eye(d) for c in cov])
 
 
-def effective_rows(r, counts) -> float:
+def effective_rows(r, counts=None) -> float:
     """How many rows' evidence rows weighted ``r`` hold, each standing for ``counts``
-    (> 0 where ``r`` is) equal rows, so ``r / counts`` is each one's share: (sum r)^2 /
-    sum (r^2 / counts), Kish's effective size of the rows weighted by their shares.
-    Rows wholly held count in full; uneven shares count for less than their sum."""
-    per_row = np.divide(r * r, counts, out=np.zeros(r.shape), where=r > 0)
+    (> 0 where ``r`` is; None: one each) equal rows, so ``r / counts`` is each one's
+    share: (sum r)^2 / sum (r^2 / counts), Kish's effective size of the rows weighted
+    by their shares.  Rows wholly held count in full; uneven shares count for less
+    than their sum."""
+    per_row = r * r if counts is None else np.divide(r * r, counts, out=np.zeros(r.shape), where=r > 0)
     return float(r.sum() ** 2 / per_row.sum()) if per_row.sum() > 0 else 0.0
 
 
@@ -227,7 +228,7 @@ def anderson_darling(t, w, cdf, counts=None, width=0.0) -> float:
     empirical distribution F_n, where it is constant (c): c^2 ln u - (1 - c)^2
     ln(1 - u) - u.  Equal weights give the usual statistic.
     """
-    n_eff = effective_rows(w, np.ones(w.size) if counts is None else counts)
+    n_eff = effective_rows(w, counts)
     if width > 0:
         t = (t[:, None] + width * ((np.arange(CELL_POINTS) + 0.5) / CELL_POINTS - 0.5)).ravel()
         w = np.repeat(w, CELL_POINTS)
