@@ -200,7 +200,9 @@ def assemble(X, w, spread, nodes, labels, mixture, posterior, groups, merges, fe
         for n in nodes
     ]
     # Growth's own splits: a split taken later (two Gaussians) carries the refused test's scores.
-    accepted = [n for n in tree_nodes if n.accepted and n.reason == "split" and n.scores is not None]
+    accepted = [
+        n for n in tree_nodes if n.accepted and n.reason in ("split", "empty space") and n.scores is not None
+    ]
     most_separable = (
         max(accepted, key=lambda n: (min(n.scores), n.dbic, -n.id)).id if accepted else None
     )

@@ -10,7 +10,8 @@ step and in the mixture's component merges (:meth:`Density.valley_between`).  Ro
 joined by HDBSCAN's mutual-reachability edges over each row's nearest rows (scipy's
 k-d tree), where that search is cheap (DENSITY_SEARCH_BUDGET); over the same edges by
 plain distances, the empty space that keeps two clusters apart and vetoes both joins
-(:meth:`Density.empty_space`, :mod:`partitive.empty_space`).
+(:meth:`Density.empty_space`, :mod:`partitive.empty_space`), and the islands it makes
+(:meth:`Density.islands`), which growth splits first and whose parts are joined.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class Density:
         self.core = None
         self.groups = None
         self.linkage = None
+        self.island_of = None
 
     def _reads(self) -> bool:
         """Whether density is read here (enough rows, at least 2 features, within
@@ -162,9 +164,59 @@ class Density:
         lighter than a neighbourhood is not judged."""
         if not self._reads():
             return False
+        return self._linkage().empty_space(a, b, self.min_weight)
+
+    def _linkage(self) -> SingleLinkage:
+        """The rows' single-linkage hierarchy over their neighbour edges, made once."""
         if self.linkage is None:
             self.linkage = SingleLinkage(self.dist, self.idx, self.w)
-        return self.linkage.empty_space(a, b, self.min_weight)
+        return self.linkage
+
+    def islands(self):
+        """The groups of rows that empty space separates
+        (:meth:`partitive.empty_space.SingleLinkage.islands`): each row's island and
+        each island's path; None where density is not read or all rows are one island.
+        A stray row takes the island of its nearest neighbour that has one, in rounds
+        (strays next to placed rows first), or of its nearest placed row where no
+        neighbour leads to one."""
+        if not self._reads():
+            return None
+        island, paths = self._linkage().islands(self.min_weight)
+        if len(paths) < 2:
+            return None
+        while (island < 0).any():
+            stray = np.flatnonzero(island < 0)
+            near = island[self.idx[stray]]
+            reached = (near >= 0).any(axis=1)
+            if not reached.any():
+                # Strays whose neighbours are all strays: the nearest row of an island.
+                from scipy.spatial import cKDTree
+
+                placed = np.flatnonzero(island >= 0)
+                island[stray] = island[placed[cKDTree(self.X[placed]).query(self.X[stray])[1]]]
+                break
+            island[stray[reached]] = near[reached, (near[reached] >= 0).argmax(axis=1)]
+        self.island_of = island
+        return island, paths
+
+    def one_island(self, a, b) -> bool:
+        """Whether one island (:meth:`islands`, once made) holds more than half of each
+        of ``a`` and ``b`` (row masks)."""
+        if self.island_of is None:
+            return False
+        held = [np.bincount(self.island_of[m], weights=self.w[m]) for m in (a, b)]
+        top = [int(np.argmax(h)) for h in held]
+        return top[0] == top[1] and all(h[top[0]] > h.sum() / 2 for h in held)
+
+    def touching(self, labels) -> set[tuple[int, int]]:
+        """The pairs of clusters (``labels``, one per row) that some row's neighbour
+        edges join; empty where density is not read."""
+        if not self._reads():
+            return set()
+        a, b = np.repeat(labels, self.k), labels[self.idx.ravel()]
+        across = a != b
+        pairs = np.unique(np.c_[np.minimum(a, b), np.maximum(a, b)][across], axis=0)
+        return {(int(i), int(j)) for i, j in pairs}
 
     def join_level(self, a, b) -> float:
         """The shortest edge length at which more than half of each of ``a`` and ``b``

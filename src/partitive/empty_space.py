@@ -94,6 +94,40 @@ class SingleLinkage:
             return False
         return bool(self.level[step] > EMPTY_SPACE * max(self._hold(side, min_weight) for side in sides))
 
+    def islands(self, min_weight: float) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+        """The groups of rows that empty space separates, each at least ``min_weight``:
+        read top-down, a group whose joining step is empty space (as
+        :meth:`empty_space` reads a step) is its two sides, any other is an island.
+
+        Returns each row's island (-1 for strays: rows left behind at a joining step,
+        or in a group lighter than ``min_weight``) and each island's path down the
+        walk, one bit per empty-space step (the forest's roots, in node order, as a
+        chain of such steps), so that islands are numbered in path order and the
+        highest step between any of them is where their paths part.
+        """
+        n, m = self.n, self.left.size
+        is_child = np.zeros(n + m, dtype=bool)
+        is_child[self.left], is_child[self.right] = True, True
+        roots = [node for node in np.flatnonzero(~is_child).tolist() if self.weight[node] >= min_weight]
+        pending = [(node, (1,) * i + (0,) * (i < len(roots) - 1)) for i, node in enumerate(roots)]
+        found = []
+        while pending:
+            node, path = pending.pop()
+            step = self._joining_step(node)
+            if step is not None:
+                sides = self.left[step], self.right[step]
+                if min(self.weight[side] for side in sides) >= min_weight and self.level[step] > EMPTY_SPACE * max(
+                    self._hold(side, min_weight) for side in sides
+                ):
+                    pending.extend((side, path + (bit,)) for bit, side in enumerate(sides))
+                    continue
+            found.append((path, node))
+        found.sort()
+        island = np.full(n, -1, dtype=np.intp)
+        for label, (_, node) in enumerate(found):
+            island[self.order[self.start[node] : self.start[node] + self.size[node]]] = label
+        return island, [path for path, _ in found]
+
     def _hold(self, node: int, min_weight: float) -> float:
         """The longest step that holds ``node``'s rows together: the step at which they
         were all joined but strays (down the heavier child while it holds that much),

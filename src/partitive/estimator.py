@@ -153,7 +153,7 @@ class PPP(ClusterMixin, BaseEstimator):
     >>> model.n_clusters_
     3
     >>> model.predict([[6.2, 0.1], [0.1, 5.9]])
-    array([0, 2])
+    array([1, 2])
     """
 
     _parameter_constraints: dict = {

@@ -4,7 +4,9 @@ Five stages, all deterministic (docs/method.md gives each rule and its reason,
 docs/design/ the evidence):
 
 1. **Grow** top-down, largest node first (here; the test is
-   :class:`partitive.judge.Rule`).  Each node is split by 2-means
+   :class:`partitive.judge.Rule`).  In few features, a node holding groups of rows that
+   empty space separates (islands, :meth:`partitive.density.Density.islands`) is first
+   split between them.  Each node is split by 2-means
    (:mod:`partitive.split`) and the split is accepted when the node is *not one
    cluster*: the projection on the split direction is significantly multimodal (dip
    test), or the paper's Gaussian-mixture validation is strong (dBIC > 0, both
@@ -48,11 +50,13 @@ import numpy as np
 from .judge import MIXTURE_POINTS_PER_DIM, Rule, RowSample, gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
 from .assemble import assemble, fit_gaussians, leaf_order, node_variance
 from .density import Density
+from .islands import center_islands, split_between
 from .merge import drop_empty, merge_pieces
 from .overlap import split_overlapping
+from .pca import principal_axis
 from .prepare import HIGH_D_FROM, PRINCIPAL_AXES, canonical_rows, grid_rounding, principal_axes
 from .refine import MAX_STRAY_CUTS, refine_past_strays
-from .split import two_means
+from .split import separating_hyperplane, two_means
 from .tree import PartitionTree
 
 
@@ -216,14 +220,22 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         rounding = grid_rounding(Xu, wu, sample)
     rule = replace(rule, reduced=spread is not None, rounding=rounding)
     rows = None if sample is None else RowSample(sample, inverse.ravel())
-    growth = _Growth(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows)
+    density = Density(Xu, wu, min_cluster_size) if n_clusters is None else None
+    islands = None if density is None else density.islands()
+    growth = _Growth(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows, islands)
     for round_ in range(REGROW_ROUNDS + 1):
         nodes, leaf_of = growth.nodes, growth.leaf_of
         leaves = leaf_order(nodes)
         centers = np.vstack([nodes[i]["centroid"] for i in leaves])
         position = np.empty(len(nodes), dtype=np.intp)
         position[leaves] = np.arange(len(leaves))
-        labels, centers = refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size)
+        lloyd_islands = None
+        if islands is not None:
+            # Growth splits islands first, so a leaf lies in one island (all but a few
+            # of its rows, where the cluster cap stopped growth or a leaf was grown
+            # again); Lloyd keeps every row with the leaves of its own island.
+            lloyd_islands = (islands[0], center_islands(islands[0], position[leaf_of], len(leaves), wu))
+        labels, centers = refine_past_strays(Xu, wu, position[leaf_of], centers, min_cluster_size, lloyd_islands)
         if n_clusters is not None or round_ == REGROW_ROUNDS:
             break
         # A cut high in the tree can cut a small group in pieces, each too light to be
@@ -245,9 +257,8 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     groups = [(i,) for i in leaves]
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
-    merges, pieces, density = [], None, None
+    merges, pieces = [], None
     if n_clusters is None:
-        density = Density(Xu, wu, min_cluster_size)
         labels, centers, groups, merges, pieces = merge_pieces(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, density, rows
         )
@@ -271,8 +282,9 @@ class _Growth:
     """Growth, largest node first: the node records (dicts, in id order) and the leaf of
     every row.  :meth:`reopen` grows a leaf again on other members."""
 
-    def __init__(self, X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None):
+    def __init__(self, X, w, spread, rule, min_cluster_size, max_clusters, n_clusters, sample=None, islands=None):
         self.X, self.w, self.spread, self.rule, self.sample = X, w, spread, rule, sample
+        self.islands = islands
         self.n_clusters = n_clusters
         self.cap = n_clusters if n_clusters is not None else max_clusters
         self.nodes = []
@@ -340,6 +352,32 @@ class _Growth:
             self._describe(node_id, idx)
         self._run(sorted(leaves))
 
+    def _split_between_islands(self, node, idx, sides, heap):
+        """Split ``node`` (rows ``idx``) into the islands ``sides``, recording the
+        hyperplane that best separates them (:func:`partitive.split.separating_hyperplane`)
+        and growth's evidence along it."""
+        goes_right = np.isin(idx, sides[1])
+        direction, threshold = separating_hyperplane(self.X[idx], self.w[idx], goes_right)
+        axis = principal_axis(self.X[idx] - self.nodes[node["id"]]["centroid"], self.w[idx])[0]
+        if direction @ axis < 0:
+            # Canonical child order, as 2-means has it: child 0 lies lower on the
+            # node's principal axis.
+            sides, goes_right = sides[::-1], ~goes_right
+            direction, threshold = separating_hyperplane(self.X[idx], self.w[idx], goes_right)
+        _, evidence, p_value = self.rule.evaluate(
+            self.X[idx], self.w[idx], goes_right, direction, leniency=GROW_LENIENCY,
+            spread=spread_of(self.spread, idx), rows=rows_of(self.sample, idx),
+        )
+        depth = node["depth"] + 1
+        children = tuple(self._add(side, node["id"], depth) for side in sides)
+        node.update(
+            accepted=True, reason="empty space", children=children, direction=direction, threshold=threshold,
+            dbic=evidence.dbic, scores=evidence.scores, p_value=p_value,
+        )
+        self.n_leaves += 1
+        for child in children:
+            heapq.heappush(heap, (-self.nodes[child]["weight"], child))
+
     def _run(self, roots):
         X, w, rule, sample, examined = self.X, self.w, self.rule, self.sample, self.examined
         n_clusters, nodes, members = self.n_clusters, self.nodes, self.members
@@ -357,6 +395,13 @@ class _Growth:
                 continue
             if idx.size == 1:  # rows are distinct (canonical_rows)
                 node["reason"] = "all points identical"
+                continue
+            apart = None if self.islands is None else split_between(
+                *self.islands, idx, w, examined.min_cluster_size
+            )
+            if apart is not None:
+                self._split_between_islands(node, idx, apart, heap)
+                del members[node_id]
                 continue
             split, core, left, right = examined.split(idx)
             if split is None:

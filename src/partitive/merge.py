@@ -1,24 +1,30 @@
 """The merge step: neighbouring clusters that are one cluster become one.
 
-Each cluster and its nearest neighbours (by centre) are tested as a pair by the rule
-of growth (:class:`partitive.judge.Rule`) on the line through their centres; a pair
-that is one cluster is merged, most unimodal first, and Lloyd refines the partition
-again, until every neighbouring pair is distinct.  Two clusters that are each one
-Gaussian (read together: :func:`partitive.judge.each_one_gaussian`) with a union that
-is not stay apart, as do two with empty space between them; in few features, flat
-pieces joined by rows as dense as they are (strokes of one shape) are merged, and so
-are parts of a group isolated from the rest, unless they are blobs: two Gaussians
-with a valley between them, or a Gaussian core beside a seam the group's isolation
-does not dwarf (:mod:`partitive.density`).  Evidence: docs/design/pipeline.md,
-docs/design/flat-strokes.md and docs/design/isolated-groups.md.
+Each cluster and its nearest neighbours (by centre), and in few features every cluster
+its rows touch, are tested as a pair by the rule of growth
+(:class:`partitive.judge.Rule`) on the line through their centres; a pair that is one
+cluster is merged, most unimodal first, and Lloyd refines the partition again (each row
+within its island, where empty space makes islands), until every neighbouring pair is
+distinct.  Two clusters that are each one Gaussian (read together:
+:func:`partitive.judge.each_one_gaussian`) with a union that is not stay apart, as do
+two with empty space between them; in few features, flat pieces joined by rows as
+dense as they are (strokes of one shape) are merged, and so are parts of a group
+isolated from the rest, unless they are blobs: two Gaussians with a valley between
+them, or a Gaussian core beside a seam the group's isolation does not dwarf
+(:mod:`partitive.density`); and parts of one island, unless a valley or a dip lies
+between them.  Evidence: docs/design/pipeline.md, docs/design/flat-strokes.md,
+docs/design/isolated-groups.md and docs/design/islands.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .judge import each_one_gaussian, gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spread_of
+from .judge import (
+    each_one_gaussian, gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spanned_dims, spread_of,
+)
 from .isolation import SEAM_ISOLATION
+from .islands import center_islands
 from .refine import nearest_center, refine, weighted_centers
 from .tree import Merge
 
@@ -45,11 +51,14 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         # Every piece's centre and cluster; while each cluster is one piece, Lloyd
         # left every row with its nearest centre, so the pieces are the clusters.
         all_pieces, owner = np.vstack(pieces), _owner(pieces)
-        piece_of = labels if owner.size == len(pieces) else nearest_center(X, all_pieces)
+        # Where Lloyd keeps rows in their islands, a row's piece is the nearest of its
+        # own cluster's pieces: the refinement below made it so.
+        within = None if density.island_of is None else (labels, owner)
+        piece_of = labels if owner.size == len(pieces) else nearest_center(X, all_pieces, within)
         if len(groups) == 1:
             break
         candidates = []
-        for i, j in _neighbour_pairs(all_pieces, owner):
+        for i, j in sorted(set(_neighbour_pairs(all_pieces, owner)) | density.touching(labels)):
             a, b = _nearest_pieces(all_pieces, owner, i, j)
             masks = (labels == i, labels == j, piece_of == a, piece_of == b)
             direction = all_pieces[b] - all_pieces[a]
@@ -86,7 +95,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         # A one-piece cluster's piece is the cluster: its centre is the members' mean.
         pieces = [centers[c][None] if p is None or len(p) == 1 else p for c, p in enumerate(pieces)]
         labels, centers, groups, pieces = drop_empty(labels, centers, groups, w, pieces)
-        labels, centers, pieces = _refine_pieces(X, w, centers, pieces)
+        labels, centers, pieces = _refine_pieces(X, w, centers, pieces, _piece_islands(density, labels, _owner(pieces), w))
     return labels, centers, groups, merges, compact_pieces(piece_of, owner, w)
 
 
@@ -159,12 +168,26 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # not one Gaussian; a cloud's lumps lie far inside its isolation).
     # Not on representatives: there the one-Gaussian check reads the seed rows, which
     # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
-    elif distinct and not small and not rule.reduced and (isolation := density.isolation(cluster_i, cluster_j)) > 0:
+    # Parts of one island (rows that empty space separates from the rest) join the same
+    # way, unless a valley lies between them, in the space or as a dip on the line
+    # through them, or they are two Gaussians whose union is not one: an island may be
+    # far less isolated than such a group, and hold touching blobs too light for their
+    # cores to be read.  What the join overrides there is the mixture's BIC: two
+    # neighbouring arcs of a curve are two Gaussians to it.
+    elif distinct and not small and not rule.reduced and (
+        (isolation := density.isolation(cluster_i, cluster_j)) > 0 or density.one_island(cluster_i, cluster_j)
+    ):
         level = density.join_level(cluster_i, cluster_j)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
             or density.empty_space(cluster_i, cluster_j)
-            or blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation)
+            or (
+                blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation) if isolation > 0
+                else density.valley(cluster_i, cluster_j, level) or p_value < rule.dip_threshold(spanned_dims(Xp)) or (
+                    not_one_gaussian(X[cluster_i | cluster_j], w[cluster_i | cluster_j], False, None)
+                    and each_one_gaussian(X, w, (cluster_i, cluster_j), False, None)
+                )
+            )
         ):
             distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
@@ -207,10 +230,19 @@ def _nearest_pieces(all_pieces, owner, i, j):
     return int(of_i[a]), int(of_j[b])
 
 
-def _refine_pieces(X, w, centers, pieces):
-    """Lloyd on every piece's centre; a row's cluster is its piece's."""
+def _piece_islands(density, labels, owner, w):
+    """Rows' and pieces' islands for Lloyd (:func:`partitive.refine.nearest_center`),
+    a piece in its cluster's island; None where there are no islands."""
+    if density.island_of is None:
+        return None
+    return density.island_of, center_islands(density.island_of, labels, int(owner[-1]) + 1, w)[owner]
+
+
+def _refine_pieces(X, w, centers, pieces, islands=None):
+    """Lloyd on every piece's centre (within islands, where given); a row's cluster is
+    its piece's."""
     owner = _owner(pieces)
-    piece_of, piece_centers = refine(X, w, np.vstack(pieces))
+    piece_of, piece_centers = refine(X, w, np.vstack(pieces), islands)
     labels = owner[piece_of]
     if owner.size > len(pieces):
         centers = weighted_centers(X, w, labels, centers)

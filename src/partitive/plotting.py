@@ -79,7 +79,10 @@ def split_text(node) -> str:
     """The evidence of a node's proposed split, on two short lines."""
     if node.dbic is None:  # split on request (n_clusters), no test run
         return f"#{node.id}  split to reach n_clusters\n(not tested)"
-    return f"#{node.id}  dBIC {node.dbic:.4g}\nscores {node.scores[0]:.2f}/{node.scores[1]:.2f}  {_p(node.p_value)}"
+    scores = f"scores {node.scores[0]:.2f}/{node.scores[1]:.2f}  {_p(node.p_value)}"
+    if node.reason == "empty space":
+        return f"#{node.id}  empty space between\n{scores}"
+    return f"#{node.id}  dBIC {node.dbic:.4g}\n{scores}"
 
 
 def leaf_text(tree, node, cluster_of_leaf) -> str:

@@ -18,19 +18,20 @@ MAX_REFINE_ITER = 300
 MAX_STRAY_CUTS = 8
 
 
-def refine(X, w, centers):
-    """Weighted Lloyd from the given centres; labels are exactly nearest(centres)."""
-    labels = nearest_center(X, centers)
+def refine(X, w, centers, islands=None):
+    """Weighted Lloyd from the given centres; labels are exactly nearest(centres)
+    (within each row's island, where ``islands`` is given: see :func:`nearest_center`)."""
+    labels = nearest_center(X, centers, islands)
     for _ in range(MAX_REFINE_ITER):
         centers = weighted_centers(X, w, labels, centers)
-        new = nearest_center(X, centers)
+        new = nearest_center(X, centers, islands)
         if np.array_equal(new, labels):
             break
         labels = new
     return labels, centers
 
 
-def refine_past_strays(X, w, leaf_of, centroids, min_cluster_size):
+def refine_past_strays(X, w, leaf_of, centroids, min_cluster_size, islands=None):
     """Lloyd from the leaves' centroids, past strays (``leaf_of``: each row's leaf, as
     an index into ``centroids``).
 
@@ -44,8 +45,9 @@ def refine_past_strays(X, w, leaf_of, centroids, min_cluster_size):
     back to every leaf's centroid replayed the whole descent each time: in 384-D,
     where Lloyd drains pieces of one cluster one at a time, 6 restarts of ~40
     iterations.)  Strays are labelled by the nearest centre like every point.
+    ``islands``: see :func:`nearest_center`.
     """
-    labels, centers = refine(X, w, centroids)
+    labels, centers = refine(X, w, centroids, islands)
     weight = w
     for _ in range(MAX_STRAY_CUTS):
         light = np.bincount(labels, weights=weight, minlength=centroids.shape[0]) < min_cluster_size
@@ -54,7 +56,7 @@ def refine_past_strays(X, w, leaf_of, centroids, min_cluster_size):
             break
         weight = np.where(strays, 0.0, weight)
         restart = np.where(light[:, None], weighted_centers(X, weight, leaf_of, centroids), centers)
-        labels, centers = refine(X, weight, restart)
+        labels, centers = refine(X, weight, restart, islands)
     return labels, centers
 
 
@@ -72,8 +74,18 @@ def weighted_centers(X, w, labels, previous):
 NEAREST_BLOCK_ROWS = 16_384
 
 
-def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre for each row (ties go to the lower index)."""
+def nearest_center(X: np.ndarray, centers: np.ndarray, islands=None) -> np.ndarray:
+    """Index of the nearest centre for each row (ties go to the lower index).
+
+    ``islands``: ``(island of each row, island of each centre)``, or None.  A row then
+    goes to the nearest centre of its own island (any centre, where its island has
+    none): groups that empty space separates are never merged, and a Lloyd step must
+    not carry rows across the gap to a centre that lies nearer (the centre of an arc
+    of one spiral arm can lie nearer the next arm's rows than their own arc's).
+    """
+    if islands is not None:
+        row_island, center_island = islands
+        own = np.isin(row_island, center_island)
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
     norms = (centers * centers).sum(axis=1)
     # Scaling by -2 is exact, so x.(-2c) + |c|^2 are the very values of |c|^2 - 2 x.c,
@@ -85,5 +97,8 @@ def nearest_center(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
         block = X[start : start + NEAREST_BLOCK_ROWS]
         distance = np.matmul(block, scaled, out=buffer[: block.shape[0]])
         distance += norms
+        if islands is not None:
+            rows = slice(start, start + block.shape[0])
+            distance[(row_island[rows, None] != center_island[None, :]) & own[rows, None]] = np.inf
         out[start : start + block.shape[0]] = np.argmin(distance, axis=1)
     return out

@@ -88,3 +88,42 @@ def two_means(X: np.ndarray, w: np.ndarray) -> Split | None:
         principal_axis=v,
         n_iter=n_iter,
     )
+
+
+def separating_hyperplane(X: np.ndarray, w: np.ndarray, goes_right: np.ndarray) -> tuple[np.ndarray, float]:
+    """A hyperplane ``x @ direction > threshold`` that sends the most weight of two given
+    sides (``goes_right``: side 1) to their own side: the direction from side 0's
+    centroid to side 1's (the principal axis where the two coincide), the threshold
+    the cut along it that misroutes the least weight.
+
+    Sides that no hyperplane separates (a ring around a blob) are only approximated:
+    a descent of the tree by hyperplanes routes some of their rows to the other side.
+    """
+    c0, c1 = weighted_mean(X[~goes_right], w[~goes_right]), weighted_mean(X[goes_right], w[goes_right])
+    direction = c1 - c0
+    norm = np.linalg.norm(direction)
+    if not norm > 0:
+        direction, norm = principal_axis(X - weighted_mean(X, w), w)[0], 1.0
+    direction = direction / norm
+    t = X @ direction
+    order = np.argsort(t, kind="stable")
+    right = np.where(goes_right, w, 0.0)[order]
+    left = np.where(goes_right, 0.0, w)[order]
+    # Cutting after the i-th point sends the right side's weight below it, and the
+    # left side's above it, astray; either way round.
+    right_below = np.r_[0.0, np.cumsum(right)]
+    left_above = left.sum() - np.r_[0.0, np.cumsum(left)]
+    misrouted = right_below + left_above
+    flipped = (right.sum() - right_below) + (left.sum() - left_above)
+    if flipped.min() < misrouted.min():
+        direction, t, misrouted = -direction, -t, flipped[::-1]
+        order = order[::-1]
+    cut = int(np.argmin(misrouted))
+    ts = t[order]
+    if cut == 0:
+        threshold = ts[0] - 1.0
+    elif cut == ts.size:
+        threshold = ts[-1]
+    else:
+        threshold = 0.5 * (ts[cut - 1] + ts[cut])
+    return direction, float(threshold)

@@ -65,10 +65,13 @@ class Node:
     accepted : bool
         Whether the split was taken (the node then has children).
     reason : str
-        Why the node is what it is: ``"split"``, ``"two Gaussians"`` (a split growth
-        refused, taken where the clusters' mixture found the leaf two overlapping
-        Gaussians), ``"one cluster"``, ``"child below min_cluster_size"``, ``"all
-        points identical"``, ``"cluster cap reached"`` or ``"not examined"``.
+        Why the node is what it is: ``"split"``, ``"empty space"`` (split between
+        groups of rows that empty space separates, before any 2-means; its
+        ``direction`` and ``threshold`` are the bisector of the two sides' centroids),
+        ``"two Gaussians"`` (a split growth refused, taken where the clusters' mixture
+        found the leaf two overlapping Gaussians), ``"one cluster"``, ``"child below
+        min_cluster_size"``, ``"all points identical"``, ``"cluster cap reached"`` or
+        ``"not examined"``.
     children : tuple of (int, int) or None
         Ids of the two children (child 0 lies on the lower side of the split), or None.
     direction : ndarray of shape (n_features,) or None
@@ -95,7 +98,7 @@ class Node:
     >>> X = np.vstack([np.random.default_rng(0).normal(c, 0.3, size=(50, 2)) for c in (0, 5)])
     >>> root = PPP().fit(X).tree_.nodes[0]
     >>> root.accepted, root.reason, root.children
-    (True, 'split', (1, 2))
+    (True, 'empty space', (1, 2))
     """
 
     id: int
