@@ -358,7 +358,7 @@ class _Growth:
         and growth's evidence along it."""
         goes_right = np.isin(idx, sides[1])
         direction, threshold = separating_hyperplane(self.X[idx], self.w[idx], goes_right)
-        axis = principal_axis(self.X[idx] - self.nodes[node["id"]]["centroid"], self.w[idx])[0]
+        axis = principal_axis(self.X[idx] - node["centroid"], self.w[idx])[0]
         if direction @ axis < 0:
             # Canonical child order, as 2-means has it: child 0 lies lower on the
             # node's principal axis.
