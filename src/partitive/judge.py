@@ -265,6 +265,15 @@ def each_one_gaussian(X, w, parts, reduced, sample) -> bool:
     return together is None or looks_gaussian(*_checked_rows(*together), GAUSSIAN_LEVEL)
 
 
+def two_gaussians(X, w, parts, reduced, sample) -> bool:
+    """Whether the two row masks ``parts`` are two Gaussians whose union is not one:
+    the union is :func:`not_one_gaussian` and the parts are :func:`each_one_gaussian`."""
+    union = parts[0] | parts[1]
+    return not_one_gaussian(X[union], w[union], reduced, rows_of(sample, union)) and each_one_gaussian(
+        X, w, parts, reduced, sample
+    )
+
+
 def gaussian_parts(X, w, parts, reduced, sample) -> list[bool]:
     """Whether each of ``parts`` (index arrays or masks of rows) is one Gaussian, up to
     the first that is not (the rest are not checked)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .judge import (
-    each_one_gaussian, gaussian_parts, has_gaussian_core, not_one_gaussian, rows_of, spanned_dims, spread_of,
+    each_one_gaussian, gaussian_parts, has_gaussian_core, rows_of, spanned_dims, spread_of, two_gaussians,
 )
 from .isolation import SEAM_ISOLATION
 from .islands import center_islands
@@ -138,9 +138,7 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # that is not, are two clusters (each read with the union's power, or the small
     # pieces of one flat shape would pass as Gaussians).
     if not distinct and dbic > 0 and not small:
-        distinct = not_one_gaussian(
-            Xp, wp, rule.reduced, rows_of(sample, in_pair)
-        ) and each_one_gaussian(X, w, (part_a, part_b), rule.reduced, sample)
+        distinct = two_gaussians(X, w, (part_a, part_b), rule.reduced, sample)
     # Empty space between the two is a valley however few points either holds: a far
     # small group is a cluster, whatever the tests' power on it; so are two shapes
     # with a narrow empty gap between them, which the line through their centres may
@@ -183,9 +181,8 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
             or density.empty_space(cluster_i, cluster_j)
             or (
                 blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation) if isolation > 0
-                else density.valley(cluster_i, cluster_j, level) or p_value < rule.dip_threshold(spanned_dims(Xp)) or (
-                    not_one_gaussian(X[cluster_i | cluster_j], w[cluster_i | cluster_j], False, None)
-                    and each_one_gaussian(X, w, (cluster_i, cluster_j), False, None)
+                else apart_in_island(
+                    X, w, density, cluster_i, cluster_j, level, p_value < rule.dip_threshold(spanned_dims(Xp))
                 )
             )
         ):
@@ -203,6 +200,13 @@ def blobs_inside(X, w, density, a, b, level, isolation) -> bool:
     return isolation < SEAM_ISOLATION * density.depth(a, b, level) and (
         has_gaussian_core(X, w, a) or has_gaussian_core(X, w, b)
     )
+
+
+def apart_in_island(X, w, density, a, b, level, dips) -> bool:
+    """Whether parts ``a`` and ``b`` (row masks) of one island, joined at ``level``,
+    stay apart: a valley of density between them, a dip on the line through them
+    (``dips``), or two Gaussians whose union is not one."""
+    return dips or density.valley(a, b, level) or two_gaussians(X, w, (a, b), False, None)
 
 
 def _pair_key(masks, direction) -> bytes:

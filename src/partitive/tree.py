@@ -67,7 +67,8 @@ class Node:
     reason : str
         Why the node is what it is: ``"split"``, ``"empty space"`` (split between
         groups of rows that empty space separates, before any 2-means; its
-        ``direction`` and ``threshold`` are the bisector of the two sides' centroids),
+        ``direction`` and ``threshold`` are the hyperplane that best separates the two
+        sides, which only approximates sides no hyperplane separates),
         ``"two Gaussians"`` (a split growth refused, taken where the clusters' mixture
         found the leaf two overlapping Gaussians), ``"one cluster"``, ``"child below
         min_cluster_size"``, ``"all points identical"``, ``"cluster cap reached"`` or
