@@ -152,12 +152,11 @@ def test_isolated_groups_need_not_be_joined_by_nearest_neighbours():
     assert any(np.array_equal(g, ~first_pair) for g in groups)
 
 
-@pytest.mark.xfail(strict=True, reason="a group far more isolated than its blobs' seams are deep is one cluster")
 def test_touching_blobs_in_a_far_isolated_group_stay_apart():
     # Three Gaussians 4 sd apart in a row (no valley at VALLEY between neighbours),
     # 60 sd from a fourth: the group's isolation dwarfs their seams, as it does a
-    # cloud's lumps, and each blob's core passing as a Gaussian's does not keep them
-    # apart (a large lump's core can pass too).
+    # cloud's lumps, but each blob is one Gaussian with a dip on the line between
+    # them, which a cloud's lumps (not Gaussian) are not.
     rng = np.random.default_rng(3)
     centres = [(0.0, 0.0, 0.0), (4.0, 0.0, 0.0), (8.0, 0.0, 0.0), (4.0, 60.0, 0.0)]
     X = np.vstack([rng.normal(size=(1500, 3)) + c for c in centres])
@@ -165,6 +164,31 @@ def test_touching_blobs_in_a_far_isolated_group_stay_apart():
     model = PPP().fit(X)
     assert model.n_clusters_ == 4
     assert adjusted_rand_score(truth, model.labels_) > 0.95
+
+
+def blob_grid(seed):
+    """A square grid of 2 x 2 to 4 x 4 Gaussians of 40-199 rows each, 3.5-6 sd apart
+    in the first two of 2-3 features, and one more 8-12 sd beyond the grid's edge."""
+    rng = np.random.default_rng(seed)
+    d, side, sep, n = int(rng.integers(2, 4)), int(rng.integers(2, 5)), rng.uniform(3.5, 6.0), int(rng.integers(40, 200))
+    grid = np.array(np.meshgrid(*[np.arange(side)] * 2)).reshape(2, -1).T * sep
+    far = np.r_[grid[:, 0].max() + rng.uniform(8, 12), np.zeros(d - 1)]
+    centres = np.vstack([np.c_[grid, np.zeros((len(grid), d - 2))], far])
+    X = np.vstack([c + rng.standard_normal((n, d)) for c in centres])
+    return X, np.repeat(np.arange(len(centres)), n)
+
+
+@pytest.mark.parametrize("seed", [101, 111])
+def test_small_blobs_in_a_far_group_stay_apart(seed):
+    # The grid is an isolated group; its blobs are too light for their cores to be
+    # read and no valley of density lies between neighbours at this sampling, but
+    # each is one Gaussian with a dip on the line between them; once two are joined,
+    # nothing else stops the grid becoming one.  (Near the edge of what the dip
+    # holds: grids like seed 101's still collapse in some draws, design record.)
+    X, truth = blob_grid(seed)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == truth.max() + 1
+    assert adjusted_rand_score(truth, model.labels_) > 0.85  # the blobs' tails overlap
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason="two blobs of a far group joined by isolation in 6 features")

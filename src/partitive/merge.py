@@ -9,9 +9,9 @@ distinct.  Two clusters that are each one Gaussian (read together:
 :func:`partitive.judge.each_one_gaussian`) with a union that is not stay apart, as do
 two with empty space between them; in few features, flat pieces joined by rows as
 dense as they are (strokes of one shape) are merged, and so are parts of a group
-isolated from the rest, unless they are blobs: two Gaussians with a valley between
-them, or a Gaussian core beside a seam the group's isolation does not dwarf
-(:mod:`partitive.density`); and parts of one island, unless a valley or a dip lies
+isolated from the rest, unless they are blobs: two Gaussians with a valley (of
+density or a dip) between them, or a Gaussian core beside a seam the group's
+isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless a valley or a dip lies
 between them.  Evidence: docs/design/pipeline.md, docs/design/flat-strokes.md,
 docs/design/isolated-groups.md and docs/design/islands.md.
 """
@@ -161,9 +161,13 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # Touching parts of a group far from all other rows, beside how its own parts
     # hold together, are one cluster (lumps of one cloud, arcs of one ring), unless
     # empty space separates them or they are blobs: two Gaussians with a valley between
-    # them, or a blob whose core is one Gaussian beside a seam about as deep as the
-    # group is isolated (touching blobs cut by each other's boundaries, whose rows are
-    # not one Gaussian; a cloud's lumps lie far inside its isolation).
+    # them, of density or as a dip on the line through them (blobs of a few dozen
+    # rows have their seams smoothed over by the neighbourhoods density is read on;
+    # a cloud's lumps dip too, but are no Gaussians; neighbouring arcs of a ring can
+    # dip and pass as Gaussians, yet none measured was kept apart this way), or a
+    # blob whose core is one Gaussian beside a seam about as deep as the group is
+    # isolated (touching blobs cut by each other's boundaries, whose rows are not one
+    # Gaussian; a cloud's lumps lie far inside its isolation).
     # Not on representatives: there the one-Gaussian check reads the seed rows, which
     # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
     # Parts of one island (rows that empty space separates from the rest) join the same
@@ -176,26 +180,27 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
         (isolation := density.isolation(cluster_i, cluster_j)) > 0 or density.one_island(cluster_i, cluster_j)
     ):
         level = density.join_level(cluster_i, cluster_j)
+        dips = p_value < rule.dip_threshold(spanned_dims(Xp))
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
             or density.empty_space(cluster_i, cluster_j)
             or (
-                blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation) if isolation > 0
-                else apart_in_island(
-                    X, w, density, cluster_i, cluster_j, level, p_value < rule.dip_threshold(spanned_dims(Xp))
-                )
+                blobs_inside(X, w, density, cluster_i, cluster_j, level, isolation, dips) if isolation > 0
+                else apart_in_island(X, w, density, cluster_i, cluster_j, level, dips)
             )
         ):
             distinct, test = False, "isolated"
     return small, bool(distinct), float(p_value), float(dbic), test
 
 
-def blobs_inside(X, w, density, a, b, level, isolation) -> bool:
+def blobs_inside(X, w, density, a, b, level, isolation, dips=False) -> bool:
     """Whether parts ``a`` and ``b`` (row masks) of an isolated group of ``isolation``,
     joined at ``level``, stay apart as blobs: two Gaussians with a valley between
-    them, or one whose core is a Gaussian's beside a seam that the group's isolation
-    does not dwarf (less than SEAM_ISOLATION times the seam's depth)."""
-    if density.valley(a, b, level) and each_one_gaussian(X, w, (a, b), False, None):
+    them (of density, or a dip on the line through their nearest pieces: ``dips``,
+    False where the caller has no such line), or one whose core is a Gaussian's beside
+    a seam that the group's isolation does not dwarf (less than SEAM_ISOLATION times
+    the seam's depth)."""
+    if (dips or density.valley(a, b, level)) and each_one_gaussian(X, w, (a, b), False, None):
         return True
     return isolation < SEAM_ISOLATION * density.depth(a, b, level) and (
         has_gaussian_core(X, w, a) or has_gaussian_core(X, w, b)

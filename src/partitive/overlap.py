@@ -337,9 +337,10 @@ def _density_allows(X, w, density, members, second, pair) -> bool:
     """Whether density (where it is read) lets a cluster's two sides (``second``: the
     rows of ``members`` on the second) be the two Gaussians of ``pair``: not where the
     cluster is flat beside them (:func:`flat_beside_pair`), and where the sides lie in
-    an isolated group, only if they are blobs, as the merge step asks of the group's
-    parts (:func:`partitive.merge.blobs_inside`; the lumps of one cloud fit two
-    Gaussians too)."""
+    an isolated group, only if they are blobs by density (a valley, or a Gaussian
+    core beside a seam: :func:`partitive.merge.blobs_inside` without the merge step's
+    dip, which reads the line through a pair's nearest pieces; the lumps of one cloud
+    fit two Gaussians too)."""
     if density is None:
         return True
     cluster = np.zeros(X.shape[0], dtype=bool)
