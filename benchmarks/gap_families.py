@@ -2,6 +2,7 @@
 
     PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family boxes
     PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family nested
+    PARTITIVE_FAMILIES=benchmarks/gap_families.py python benchmarks/families.py --family blob_grids
 
 ``boxes``: 3-7 uniform boxes in the cells of a grid (3 x 3 in two features, 2 x 2 x 2 in three),
 cells of random widths, each box its cell less an empty margin: neighbouring boxes face
@@ -16,11 +17,19 @@ denser shape well inside it, a thin ring (radius 0.15-0.4) or a round Gaussian
 (deviation 0.04-0.1) of 300-800 rows.  Two clusters.  The outer ring's rows are
 0.008-0.03 apart along it, the shapes 0.4-0.8 apart: the gap is dozens of the outer
 ring's spacings, but only a few of its neighbourhoods of 15 rows.
+
+``blob_grids``: a grid of 2 x 2 to 4 x 4 unit Gaussians of 40-199 rows, 3.5-6
+deviations apart, in 2-3 features, and one more 8-12 deviations beyond
+(:func:`partitive.datasets.blob_grid`).  One cluster per Gaussian.  The empty space
+around the grid makes it a group far from the rest, as a lumpy cloud is; inside it
+blobs of a few dozen rows touch, their seams smoothed over at a neighbourhood's scale.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from partitive.datasets import blob_grid
 
 
 def boxes(rng):
@@ -54,4 +63,9 @@ def nested(rng):
     return np.vstack([outer, inner]), np.repeat([1, 2], [len(outer), n_inner])
 
 
-FAMILIES = {"boxes": boxes, "nested": nested}
+def blob_grids(rng):
+    X, y = blob_grid(rng)
+    return X, y + 1
+
+
+FAMILIES = {"boxes": boxes, "nested": nested, "blob_grids": blob_grids}

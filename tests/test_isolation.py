@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from partitive import PPP
-from partitive.datasets import far_group
+from partitive.datasets import blob_grid, far_group
 from partitive.density import Density
 from partitive.isolation import ISOLATION
 
@@ -164,18 +164,6 @@ def test_touching_blobs_in_a_far_isolated_group_stay_apart():
     model = PPP().fit(X)
     assert model.n_clusters_ == 4
     assert adjusted_rand_score(truth, model.labels_) > 0.95
-
-
-def blob_grid(seed):
-    """A square grid of 2 x 2 to 4 x 4 Gaussians of 40-199 rows each, 3.5-6 sd apart
-    in the first two of 2-3 features, and one more 8-12 sd beyond the grid's edge."""
-    rng = np.random.default_rng(seed)
-    d, side, sep, n = int(rng.integers(2, 4)), int(rng.integers(2, 5)), rng.uniform(3.5, 6.0), int(rng.integers(40, 200))
-    grid = np.array(np.meshgrid(*[np.arange(side)] * 2)).reshape(2, -1).T * sep
-    far = np.r_[grid[:, 0].max() + rng.uniform(8, 12), np.zeros(d - 1)]
-    centres = np.vstack([np.c_[grid, np.zeros((len(grid), d - 2))], far])
-    X = np.vstack([c + rng.standard_normal((n, d)) for c in centres])
-    return X, np.repeat(np.arange(len(centres)), n)
 
 
 @pytest.mark.parametrize("seed", [101, 111])

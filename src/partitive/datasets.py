@@ -152,3 +152,30 @@ def far_group(n, d, rows, seed):
     truth = np.repeat(np.arange(4), sizes)
     X = centres[truth] + rng.standard_normal((n, d))
     return X, truth
+
+
+def blob_grid(seed):
+    """A square grid of small Gaussians and one more far beyond it.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator
+        What the draw is made from: the same seed always gives the same data.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, d)
+        2 x 2 to 4 x 4 unit Gaussians of 40-199 rows each (one size per draw), 3.5-6
+        deviations apart in the first two of 2-3 features, and one more 8-12
+        deviations beyond the grid's edge.
+    y : ndarray of shape (n_samples,)
+        Each row's Gaussian, numbered from 0 (the far one last).
+    """
+    rng = np.random.default_rng(seed)
+    d, side = int(rng.integers(2, 4)), int(rng.integers(2, 5))
+    separation, n = rng.uniform(3.5, 6.0), int(rng.integers(40, 200))
+    grid = np.array(np.meshgrid(*[np.arange(side)] * 2)).reshape(2, -1).T * separation
+    far = np.r_[grid[:, 0].max() + rng.uniform(8, 12), np.zeros(d - 1)]
+    centres = np.vstack([np.c_[grid, np.zeros((len(grid), d - 2))], far])
+    X = np.vstack([c + rng.standard_normal((n, d)) for c in centres])
+    return X, np.repeat(np.arange(len(centres)), n)
