@@ -183,7 +183,10 @@ def test_small_blobs_in_a_far_group_stay_apart(seed):
 def test_blobs_eight_deviations_apart_in_a_far_group_stay_apart_in_six_features():
     # Found by test_reduce's far-group property: three Gaussians 8 sd apart in a row
     # in 6 features, 40 sd from a group of 333 rows; the last two of the row are
-    # joined as parts of one isolated group, though far apart for blobs.
+    # joined as parts of one isolated group, though far apart for blobs: one of the
+    # pair, all its 557 rows one Gaussian's, fails the one-Gaussian check's flat-top
+    # test along a 2-means direction (a rejection at the check's level), and the
+    # group is thousands of times as isolated as their seam is deep.
     X, truth = far_group(2000, 6, 333, 354)
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) > 0.99
 

@@ -11,8 +11,8 @@ two with empty space between them; in few features, flat pieces joined by rows a
 dense as they are (strokes of one shape) are merged, and so are parts of a group
 isolated from the rest, unless they are blobs: two Gaussians with a valley (of
 density or a dip) between them, or a Gaussian core beside a seam the group's
-isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless a valley or a dip lies
-between them.  Evidence: docs/design/pipeline.md, docs/design/flat-strokes.md,
+isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless
+a valley or a dip lies between them.  Evidence: docs/design/pipeline.md, docs/design/flat-strokes.md,
 docs/design/isolated-groups.md and docs/design/islands.md.
 """
 
