@@ -12,8 +12,8 @@ dense as they are (strokes of one shape) are merged, and so are parts of a group
 isolated from the rest, unless they are blobs: two Gaussians with a valley (of
 density or a dip) between them, or a Gaussian core beside a seam the group's
 isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless
-a valley or a dip lies between them.  Evidence: docs/design/pipeline.md, docs/design/flat-strokes.md,
-docs/design/isolated-groups.md and docs/design/islands.md.
+a valley or a dip lies between them.  Evidence: docs/design/pipeline.md,
+docs/design/flat-strokes.md, docs/design/isolated-groups.md and docs/design/islands.md.
 """
 
 from __future__ import annotations

@@ -85,7 +85,12 @@ def nearest_center(X: np.ndarray, centers: np.ndarray, islands=None) -> np.ndarr
     """
     if islands is not None:
         row_island, center_island = islands
-        own = np.isin(row_island, center_island)
+        # Each island's distance offset to every centre: +inf to other islands'
+        # centres, 0 to its own (to all, for an island with none); one gather per
+        # block, not a row-by-centre comparison.
+        n_islands = int(max(row_island.max(initial=0), center_island.max(initial=0))) + 1
+        offset = np.where(center_island[None, :] == np.arange(n_islands)[:, None], 0.0, np.inf)
+        offset[~np.isin(np.arange(n_islands), center_island)] = 0.0
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 is the same for every centre.
     norms = (centers * centers).sum(axis=1)
     # Scaling by -2 is exact, so x.(-2c) + |c|^2 are the very values of |c|^2 - 2 x.c,
@@ -98,7 +103,6 @@ def nearest_center(X: np.ndarray, centers: np.ndarray, islands=None) -> np.ndarr
         distance = np.matmul(block, scaled, out=buffer[: block.shape[0]])
         distance += norms
         if islands is not None:
-            rows = slice(start, start + block.shape[0])
-            distance[(row_island[rows, None] != center_island[None, :]) & own[rows, None]] = np.inf
+            distance += offset[row_island[start : start + block.shape[0]]]
         out[start : start + block.shape[0]] = np.argmin(distance, axis=1)
     return out
