@@ -106,3 +106,16 @@ def test_a_frame_around_squares_is_one_cluster_each(seed):
     # the squares inside: they are judged as a pair because rows join them.
     X, truth = frame(seed)
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
+
+
+def test_a_pair_is_judged_on_pieces_that_hold_rows():
+    # Lloyd within islands can leave a piece of a many-piece cluster without rows:
+    # judged on it, the pair would have an empty side.
+    from partitive.merge import _nearest_pieces
+
+    pieces = np.array([[0.0, 0.0], [0.9, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    owner = np.array([0, 0, 1, 1])
+    everyone = np.ones(4, dtype=bool)
+    assert _nearest_pieces(pieces, owner, 0, 1, everyone) == (1, 2)
+    assert _nearest_pieces(pieces, owner, 0, 1, np.array([True, False, True, True])) == (0, 2)
+    assert _nearest_pieces(pieces, owner, 0, 1, np.array([True, True, False, True])) == (1, 3)

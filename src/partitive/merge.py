@@ -58,8 +58,11 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         if len(groups) == 1:
             break
         candidates = []
+        # Lloyd can leave a piece of a many-piece cluster without rows: it has no
+        # side to judge.
+        held = np.bincount(piece_of, weights=w, minlength=len(all_pieces)) > 0
         for i, j in sorted(set(_neighbour_pairs(all_pieces, owner)) | density.touching(labels)):
-            a, b = _nearest_pieces(all_pieces, owner, i, j)
+            a, b = _nearest_pieces(all_pieces, owner, i, j, held)
             masks = (labels == i, labels == j, piece_of == a, piece_of == b)
             direction = all_pieces[b] - all_pieces[a]
             key = _pair_key(masks, direction)
@@ -229,11 +232,12 @@ def _owner(pieces):
     return np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
 
 
-def _nearest_pieces(all_pieces, owner, i, j):
-    """The nearest pair of pieces, one of cluster i and one of cluster j."""
+def _nearest_pieces(all_pieces, owner, i, j, held):
+    """The nearest pair of pieces that hold rows (``held``), one of cluster i and one
+    of cluster j."""
     from scipy.spatial.distance import cdist
 
-    of_i, of_j = np.flatnonzero(owner == i), np.flatnonzero(owner == j)
+    of_i, of_j = np.flatnonzero((owner == i) & held), np.flatnonzero((owner == j) & held)
     sq = cdist(all_pieces[of_i], all_pieces[of_j], "sqeuclidean")
     a, b = np.unravel_index(np.argmin(sq), sq.shape)
     return int(of_i[a]), int(of_j[b])
