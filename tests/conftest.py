@@ -7,8 +7,9 @@ from hypothesis import settings
 from partitive.datasets import well_separated_blobs
 
 # Property tests draw the same examples on every run: a failure on CI is one anyone can
-# reproduce, and an example a random draw found is kept as a test of its own.
-settings.register_profile("deterministic", derandomize=True)
+# reproduce, and an example a random draw found is kept as a test of its own.  No
+# deadline: an example's time is the machine's load, not the code's behaviour.
+settings.register_profile("deterministic", derandomize=True, deadline=None)
 settings.load_profile("deterministic")
 
 

@@ -398,7 +398,7 @@ from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import example as known_case  # noqa: E402  (a fixture here is named example)
 from hypothesis import strategies as st  # noqa: E402
 
-FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 ODD_CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from partitive import PPP
 
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = settings(max_examples=60)
 
 
 @st.composite
@@ -131,7 +131,7 @@ def many_dimensional_data(draw):
     return np.vstack([c + rng.normal(size=(s, d)) for c, s in zip(centers, sizes)])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(
     many_dimensional_data(),
     st.randoms(use_true_random=False),

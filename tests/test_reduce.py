@@ -245,7 +245,7 @@ def test_one_gaussian_has_no_rare_region():
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(
     seed=st.integers(0, 2**32 - 1),
     integer_valued=st.booleans(),
@@ -439,7 +439,7 @@ def test_a_far_group_with_few_seeds_gets_its_own_seeds():
         assert (codebook.assign(rows) >= 400).all()
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12)
 @given(
     n=st.sampled_from([2_000, 20_000, 60_000]),
     d=st.integers(2, 8),
