@@ -39,6 +39,37 @@ def density_of(X):
     return Density(X, np.ones(X.shape[0]), min_cluster_size=5)
 
 
+def parallel_stripes(seed, k=4, rows=400, gap=0.2):
+    """``k`` uniform stripes 5 x 0.2, ``gap`` apart (a row spacing is about 0.05)."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.uniform((0, i * (0.2 + gap)), (5, i * (0.2 + gap) + 0.2), (rows, 2)) for i in range(k)])
+    return X, np.repeat(np.arange(k), rows)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_parallel_stripes_four_row_spacings_apart_are_one_cluster_each(seed):
+    # A thin uniform stripe is held together by steps of a few row spacings, so an
+    # empty gap of four is under twice its hold: at twice, the stripes were one
+    # cluster or cut across.
+    X, truth = parallel_stripes(seed)
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_gap_inside_a_far_group_must_be_twice_the_holds(seed):
+    # Two boxes about 2.5 row spacings apart: empty space on their own (more than
+    # EMPTY_SPACE times their holds), but not as parts of a group far from a third
+    # box (ISOLATED_EMPTY_SPACE), whose isolation makes it one cluster unless its
+    # parts stand further apart.
+    rng = np.random.default_rng(seed)
+    pair = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.58), (1, 1.08))])
+    lower = np.arange(2 * BOX_ROWS) < BOX_ROWS
+    assert density_of(pair).empty_space(lower, ~lower)
+    with_far = np.vstack([pair, box(rng, (10, 0), (11, 1))])
+    lower, upper = (np.arange(3 * BOX_ROWS) // BOX_ROWS == part for part in (0, 1))
+    assert not density_of(with_far).empty_space(lower, upper)
+
+
 def test_a_gap_between_boxes_is_empty_space_and_a_cut_through_one_is_not():
     rng = np.random.default_rng(0)
     X = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.65), (1, 1.15))])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .distributions import chi2_ppf, norm_ppf
-from .empty_space import SingleLinkage
+from .empty_space import EMPTY_SPACE, ISOLATED_EMPTY_SPACE, SingleLinkage
 from .isolation import isolated_groups, mutual_reach, root, spanning_forest
 from .prepare import weighted_quantile
 
@@ -160,11 +160,13 @@ class Density:
 
     def empty_space(self, a, b) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks): see
-        :mod:`partitive.empty_space`; False where density is not read.  A group
-        lighter than a neighbourhood is not judged."""
+        :mod:`partitive.empty_space`, read at ISOLATED_EMPTY_SPACE where both lie in
+        a group isolated from the rest (:meth:`isolation`); False where density is not
+        read.  A group lighter than a neighbourhood is not judged."""
         if not self._reads():
             return False
-        return self._linkage().empty_space(a, b, self.min_weight)
+        factor = ISOLATED_EMPTY_SPACE if self.isolation(a, b) > 0 else EMPTY_SPACE
+        return self._linkage().empty_space(a, b, self.min_weight, factor)
 
     def _linkage(self) -> SingleLinkage:
         """The rows' single-linkage hierarchy over their neighbour edges, made once."""

@@ -4,8 +4,9 @@ On plain distances between neighbouring rows (each row's ``DENSITY_NEIGHBOURS`` 
 the edges of :class:`partitive.density.Density`), Kruskal's walk joins the rows into
 ever larger groups. Two clusters are apart by empty space when the two groups whose
 joining first holds more than half of each join across a step more than EMPTY_SPACE
-times the longest step that holds either group together, strays aside (a step that is
-itself empty space holds nothing together). A seam of rows, however sparse (the lumps of
+(inside a group isolated from the rest, ISOLATED_EMPTY_SPACE) times the longest step
+that holds either group together, strays aside (a step that is itself empty space
+holds nothing together). A seam of rows, however sparse (the lumps of
 one cloud, the arcs of one ring), is crossed in steps about as long as the sides' own;
 an empty gap holds no row and is crossed in one long step, even where it is a few row
 spacings wide (two uniform boxes side by side) or does not lie across the line through
@@ -20,10 +21,19 @@ import numpy as np
 from .isolation import root, spanning_forest
 
 #: Empty space: the joining step is more than this many times the longest step that
-#: holds either side together.  Twice: along a chain of rows (a thin ring), a step
-#: twice as long as the longest of its own is rare ...
-EMPTY_SPACE = 2.0
-#: ... leaving aside the steps that only gather this many rows' worth of strays.
+#: holds either side together.  One and a half: a uniform stripe or box is held
+#: together by its sparsest crossing, one to a few row spacings, so an empty gap a
+#: few spacings wide between two of them can be under twice that; along a chain of
+#: rows (a thin ring), a step half as long again as the longest of its own is still
+#: rare.
+EMPTY_SPACE = 1.5
+#: Between parts of a group isolated from all other rows (:mod:`partitive.isolation`),
+#: twice: the seams of one lumpy cloud are crossed in steps up to about twice its own,
+#: and such a group is one cluster by its isolation unless its parts stand apart
+#: beyond its own texture.
+ISOLATED_EMPTY_SPACE = 2.0
+#: A group's hold leaves aside the steps that only gather this many rows' worth of
+#: strays.
 STRAY_WEIGHT = 5
 
 
@@ -67,16 +77,17 @@ class SingleLinkage:
         self.order[start[:n]] = np.arange(n)
         self.weight = self._held(np.ones(n, dtype=bool))
         self.stray = STRAY_WEIGHT * w.sum() / n
-        self._holds = {}  # min_weight -> {node: its hold}, filled as asked
+        self._holds = {}  # (min_weight, factor) -> {node: its hold}, filled as asked
 
     def _held(self, rows: np.ndarray) -> np.ndarray:
         """The weight of ``rows`` (a mask) that every node holds."""
         total = np.r_[0.0, np.cumsum(np.where(rows, self.w, 0.0)[self.order])]
         return total[self.start + self.size] - total[self.start]
 
-    def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float) -> bool:
-        """Whether empty space separates ``a`` and ``b`` (row masks; see the module).
-        Not judged (False) where either cluster, or either side of the joining step,
+    def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float, factor: float = EMPTY_SPACE) -> bool:
+        """Whether empty space separates ``a`` and ``b`` (row masks; see the module):
+        their joining step more than ``factor`` times either side's hold.  Not judged
+        (False) where either cluster, or either side of the joining step,
         is lighter than ``min_weight``, or no group holds most of either cluster."""
         weight_a, weight_b = self.w[a].sum(), self.w[b].sum()
         if min(weight_a, weight_b) < min_weight:
@@ -92,9 +103,9 @@ class SingleLinkage:
         sides = self.left[step], self.right[step]
         if min(self.weight[side] for side in sides) < min_weight:
             return False
-        return bool(self.level[step] > EMPTY_SPACE * max(self._hold(side, min_weight) for side in sides))
+        return bool(self.level[step] > factor * max(self._hold(side, min_weight, factor) for side in sides))
 
-    def islands(self, min_weight: float) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    def islands(self, min_weight: float, factor: float = EMPTY_SPACE) -> tuple[np.ndarray, list[tuple[int, ...]]]:
         """The groups of rows that empty space separates, each at least ``min_weight``:
         read top-down, a group whose joining step is empty space (as
         :meth:`empty_space` reads a step) is its two sides, any other is an island.
@@ -116,8 +127,8 @@ class SingleLinkage:
             step = self._joining_step(node)
             if step is not None:
                 sides = self.left[step], self.right[step]
-                if min(self.weight[side] for side in sides) >= min_weight and self.level[step] > EMPTY_SPACE * max(
-                    self._hold(side, min_weight) for side in sides
+                if min(self.weight[side] for side in sides) >= min_weight and self.level[step] > factor * max(
+                    self._hold(side, min_weight, factor) for side in sides
                 ):
                     pending.extend((side, path + (bit,)) for bit, side in enumerate(sides))
                     continue
@@ -128,14 +139,14 @@ class SingleLinkage:
             island[self.order[self.start[node] : self.start[node] + self.size[node]]] = label
         return island, [path for path, _ in found]
 
-    def _hold(self, node: int, min_weight: float) -> float:
+    def _hold(self, node: int, min_weight: float, factor: float = EMPTY_SPACE) -> float:
         """The longest step that holds ``node``'s rows together: the step at which they
         were all joined but strays (down the heavier child while it holds that much),
         unless that step is itself empty space between two groups of ``min_weight``
         (then the longer of the two groups' own holds).  Without the exception a group
         joined to a third across a gap of its own holds together by that gap, and a
         second gap as wide goes unread.  Worked bottom-up, each node once."""
-        holds = self._holds.setdefault(min_weight, {})
+        holds = self._holds.setdefault((min_weight, factor), {})
         pending = [node]
         while pending:
             top = pending[-1]
@@ -157,7 +168,7 @@ class SingleLinkage:
                 pending.extend(unread)
                 continue
             inner = max(holds[side] for side in sides)
-            holds[top] = inner if self.level[step] > EMPTY_SPACE * inner else float(self.level[step])
+            holds[top] = inner if self.level[step] > factor * inner else float(self.level[step])
             pending.pop()
         return holds[node]
 
