@@ -48,9 +48,8 @@ def parallel_stripes(seed, k=4, rows=400, gap=0.2):
 
 @pytest.mark.parametrize("seed", [0, 2, 3])
 def test_parallel_stripes_four_row_spacings_apart_are_one_cluster_each(seed):
-    # A thin uniform stripe is held together by steps of a few row spacings, so an
-    # empty gap of four is under twice its hold: at twice, the stripes were one
-    # cluster or cut across.
+    # A thin uniform stripe is held together by steps of about two row spacings, so an
+    # empty gap of four is under twice its hold but more than one and a half times it.
     X, truth = parallel_stripes(seed)
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
 

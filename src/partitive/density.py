@@ -80,8 +80,12 @@ class Density:
     neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """
 
-    def __init__(self, X, w, min_cluster_size):
+    def __init__(self, X, w, min_cluster_size, isolated_join=True):
         self.X, self.w = X, w
+        # Whether the merge step joins the parts of isolated groups (not on
+        # representatives): only then is empty space between such parts read at
+        # ISOLATED_EMPTY_SPACE.
+        self.isolated_join = isolated_join
         # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
         # few representatives' weight reads the density of thin chains too noisily).
         self.min_weight = max(min_cluster_size, DENSITY_WEIGHT * w.sum() / w.size)
@@ -161,11 +165,13 @@ class Density:
     def empty_space(self, a, b) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks): see
         :mod:`partitive.empty_space`, read at ISOLATED_EMPTY_SPACE where both lie in
-        a group isolated from the rest (:meth:`isolation`); False where density is not
-        read.  A group lighter than a neighbourhood is not judged."""
+        a group isolated from the rest (:meth:`isolation`) whose parts the merge step
+        joins (``isolated_join``); False where density is not read.  A group lighter
+        than a neighbourhood is not judged."""
         if not self._reads():
             return False
-        factor = ISOLATED_EMPTY_SPACE if self.isolation(a, b) > 0 else EMPTY_SPACE
+        isolated = self.isolated_join and self.isolation(a, b) > 0
+        factor = ISOLATED_EMPTY_SPACE if isolated else EMPTY_SPACE
         return self._linkage().empty_space(a, b, self.min_weight, factor)
 
     def _linkage(self) -> SingleLinkage:

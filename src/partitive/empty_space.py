@@ -28,9 +28,9 @@ from .isolation import root, spanning_forest
 #: rare.
 EMPTY_SPACE = 1.5
 #: Between parts of a group isolated from all other rows (:mod:`partitive.isolation`),
-#: twice: the seams of one lumpy cloud are crossed in steps up to about twice its own,
-#: and such a group is one cluster by its isolation unless its parts stand apart
-#: beyond its own texture.
+#: which the merge step joins unless they stand apart, twice: the seams of one lumpy
+#: cloud are crossed in steps up to about twice its own, and such a group is one
+#: cluster by its isolation unless its parts stand apart beyond its own texture.
 ISOLATED_EMPTY_SPACE = 2.0
 #: A group's hold leaves aside the steps that only gather this many rows' worth of
 #: strays.
