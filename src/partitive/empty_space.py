@@ -139,7 +139,7 @@ class SingleLinkage:
             island[self.order[self.start[node] : self.start[node] + self.size[node]]] = label
         return island, [path for path, _ in found]
 
-    def _hold(self, node: int, min_weight: float, factor: float = EMPTY_SPACE) -> float:
+    def _hold(self, node: int, min_weight: float, factor: float) -> float:
         """The longest step that holds ``node``'s rows together: the step at which they
         were all joined but strays (down the heavier child while it holds that much),
         unless that step is itself empty space between two groups of ``min_weight``

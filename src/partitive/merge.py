@@ -60,7 +60,7 @@ def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, 
         candidates = []
         # Lloyd can leave a piece of a many-piece cluster without rows: it has no
         # side to judge.
-        held = np.bincount(piece_of, weights=w, minlength=len(all_pieces)) > 0
+        held = _holding(piece_of, w, len(all_pieces))
         for i, j in sorted(set(_neighbour_pairs(all_pieces, owner)) | density.touching(labels)):
             a, b = _nearest_pieces(all_pieces, owner, i, j, held)
             masks = (labels == i, labels == j, piece_of == a, piece_of == b)
@@ -265,9 +265,14 @@ def _refine_pieces(X, w, centers, pieces, islands=None):
     return labels, centers, np.split(piece_centers, bounds)
 
 
+def _holding(piece_of, w, n_pieces):
+    """Which of ``n_pieces`` pieces hold weight (``piece_of``: each row's piece)."""
+    return np.bincount(piece_of, weights=w, minlength=n_pieces) > 0
+
+
 def compact_pieces(piece_of, owner, w):
     """Pieces without weight dropped: (each row's piece, each piece's cluster)."""
-    alive = np.flatnonzero(np.bincount(piece_of, weights=w, minlength=owner.size) > 0)
+    alive = np.flatnonzero(_holding(piece_of, w, owner.size))
     remap = np.full(owner.size, -1)
     remap[alive] = np.arange(alive.size)
     return remap[piece_of], owner[alive]
