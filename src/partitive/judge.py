@@ -243,9 +243,9 @@ def with_rounding(spread, rounding, shape):
     return spread + rounding
 
 
-def each_one_gaussian(X, w, parts, reduced, sample) -> bool:
+def each_one_gaussian(X, w, parts, reduced, sample, level=GAUSSIAN_LEVEL) -> bool:
     """Whether the rows ``parts`` (masks or index arrays) are each one Gaussian, read
-    with the power of their union: none is :func:`not_one_gaussian`, and their rows,
+    with the power of their union: none is rejected at ``level``, and their rows,
     each whitened by its own Gaussian (its strays set aside as the check does), are
     one Gaussian sample together.  Parts that span different numbers of dimensions
     cannot be read together; for them the first condition alone answers.
@@ -258,19 +258,20 @@ def each_one_gaussian(X, w, parts, reduced, sample) -> bool:
     samples = []
     for members in parts:
         checked = _checked_sample(X[members], w[members], reduced, rows_of(sample, members))
-        if checked is None or not looks_gaussian(*checked, GAUSSIAN_LEVEL):
+        if checked is None or not looks_gaussian(*checked, level):
             return False
         samples.append(checked)
     together = whitened_together(samples)
-    return together is None or looks_gaussian(*_checked_rows(*together), GAUSSIAN_LEVEL)
+    return together is None or looks_gaussian(*_checked_rows(*together), level)
 
 
-def two_gaussians(X, w, parts, reduced, sample) -> bool:
+def two_gaussians(X, w, parts, reduced, sample, level=GAUSSIAN_LEVEL) -> bool:
     """Whether the two row masks ``parts`` are two Gaussians whose union is not one:
-    the union is :func:`not_one_gaussian` and the parts are :func:`each_one_gaussian`."""
+    the union is :func:`not_one_gaussian` and the parts are :func:`each_one_gaussian`
+    (at ``level``)."""
     union = parts[0] | parts[1]
     return not_one_gaussian(X[union], w[union], reduced, rows_of(sample, union)) and each_one_gaussian(
-        X, w, parts, reduced, sample
+        X, w, parts, reduced, sample, level
     )
 
 

@@ -31,6 +31,14 @@ from .tree import Merge
 
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
+#: Parts of one island with no valley between them stay apart as two Gaussians only
+#: where each reads as one at this level, ten times the judge's GAUSSIAN_LEVEL.  That
+#: level guards the claim "not one Gaussian", which splits; here the claim that
+#: splits is "each is one Gaussian", and a short arc of a curve (flat along its
+#: length, a few dozen rows) is seldom rejected at the stricter one.
+ISLAND_GAUSSIAN_LEVEL = 0.01
+
+
 def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, density, sample=None):
     """Merge neighbouring clusters that are one cluster; the clusters, their centres,
     leaves and merges, and each row's piece with each piece's cluster.  ``density``:
@@ -175,10 +183,11 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
     # Parts of one island (rows that empty space separates from the rest) join the same
     # way, unless a valley lies between them, in the space or as a dip on the line
-    # through them, or they are two Gaussians whose union is not one: an island may be
-    # far less isolated than such a group, and hold touching blobs too light for their
-    # cores to be read.  What the join overrides there is the mixture's BIC: two
-    # neighbouring arcs of a curve are two Gaussians to it.
+    # through them, or they are two Gaussians whose union is not one (each read as one
+    # at the stricter ISLAND_GAUSSIAN_LEVEL): an island may be far less isolated than
+    # such a group, and hold touching blobs too light for their cores to be read.  What
+    # the join overrides there is the mixture's BIC: two neighbouring arcs of a curve
+    # are two Gaussians to it.
     elif distinct and not small and not rule.reduced and (
         (isolation := density.isolation(cluster_i, cluster_j)) > 0 or density.one_island(cluster_i, cluster_j)
     ):
@@ -213,8 +222,11 @@ def blobs_inside(X, w, density, a, b, level, isolation, dips=False) -> bool:
 def apart_in_island(X, w, density, a, b, level, dips) -> bool:
     """Whether parts ``a`` and ``b`` (row masks) of one island, joined at ``level``,
     stay apart: a valley of density between them, a dip on the line through them
-    (``dips``), or two Gaussians whose union is not one."""
-    return dips or density.valley(a, b, level) or two_gaussians(X, w, (a, b), False, None)
+    (``dips``), or two Gaussians whose union is not one, each read as one at
+    ISLAND_GAUSSIAN_LEVEL."""
+    return dips or density.valley(a, b, level) or two_gaussians(
+        X, w, (a, b), False, None, ISLAND_GAUSSIAN_LEVEL
+    )
 
 
 def _pair_key(masks, direction) -> bytes:
