@@ -12,7 +12,8 @@ dense as they are (strokes of one shape) are merged, and so are parts of a group
 isolated from the rest, unless they are blobs: two Gaussians with a valley (of
 density or a dip) between them, or a Gaussian core beside a seam the group's
 isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless
-a valley or a dip lies between them.  Evidence: docs/design/pipeline.md,
+a valley or a dip lies between them or they are two Gaussians (each read as one at
+ISLAND_GAUSSIAN_LEVEL) whose union is not one.  Evidence: docs/design/pipeline.md,
 docs/design/flat-strokes.md, docs/design/isolated-groups.md and docs/design/islands.md.
 """
 
@@ -32,10 +33,11 @@ from .tree import Merge
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
 #: Parts of one island with no valley between them stay apart as two Gaussians only
-#: where each reads as one at this level, ten times the judge's GAUSSIAN_LEVEL.  That
-#: level guards the claim "not one Gaussian", which splits; here the claim that
-#: splits is "each is one Gaussian", and a short arc of a curve (flat along its
-#: length, a few dozen rows) is seldom rejected at the stricter one.
+#: where each, and the two whitened together, read as one Gaussian at this level, ten
+#: times the judge's GAUSSIAN_LEVEL.  That level guards the claim "not one Gaussian",
+#: which splits a node; here the claim that keeps two parts apart is "each is one
+#: Gaussian", and a short arc of a curve (flat along its length, a few dozen rows) is
+#: seldom rejected at the judge's level.
 ISLAND_GAUSSIAN_LEVEL = 0.01
 
 
@@ -184,7 +186,8 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # Parts of one island (rows that empty space separates from the rest) join the same
     # way, unless a valley lies between them, in the space or as a dip on the line
     # through them, or they are two Gaussians whose union is not one (each read as one
-    # at the stricter ISLAND_GAUSSIAN_LEVEL): an island may be far less isolated than
+    # at ISLAND_GAUSSIAN_LEVEL, stricter than the pair tests' above, so a pair those
+    # keep apart as two Gaussians can still be joined here): an island may be far less isolated than
     # such a group, and hold touching blobs too light for their cores to be read.  What
     # the join overrides there is the mixture's BIC: two neighbouring arcs of a curve
     # are two Gaussians to it.
