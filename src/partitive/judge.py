@@ -65,10 +65,11 @@ class Rule:
     reduced: bool = False
     rounding: np.ndarray | None = field(default=None, compare=False)
 
-    def dip_threshold(self, d_eff: int, leniency: float = 1.0) -> float:
+    def dip_threshold(self, d_eff: int, leniency: float = 1.0, level: float | None = None) -> float:
         # The split direction is chosen by 2-means from the same points, which makes
         # noise look bimodal on it, more so as dimensions grow: the level shrinks.
-        return min(1.0, leniency * self.dip_level) * min(1.0, (2.0 / d_eff) ** 2)
+        base = self.dip_level if level is None else level
+        return min(1.0, leniency * base) * min(1.0, (2.0 / d_eff) ** 2)
 
     def evaluate(self, X, w, goes_right, direction, leniency=1.0, spread=None, diagonal_ok=True,
                  rows=None):

@@ -12,8 +12,8 @@ dense as they are (strokes of one shape) are merged, and so are parts of a group
 isolated from the rest, unless they are blobs: two Gaussians with a valley (of
 density or a dip) between them, or a Gaussian core beside a seam the group's
 isolation does not dwarf (:mod:`partitive.density`); and parts of one island, unless
-a valley or a dip lies between them or they are two Gaussians (each read as one at
-ISLAND_GAUSSIAN_LEVEL) whose union is not one.  Evidence: docs/design/pipeline.md,
+a valley or a dip lies between them or they are two Gaussians whose union is not one
+(both vetoes read at ISLAND_LEVEL).  Evidence: docs/design/pipeline.md,
 docs/design/flat-strokes.md, docs/design/isolated-groups.md and docs/design/islands.md.
 """
 
@@ -32,13 +32,16 @@ from .tree import Merge
 
 #: Each cluster's merge candidates are its nearest neighbours by centre distance.
 MERGE_NEIGHBOURS = 3
-#: Parts of one island with no valley between them stay apart as two Gaussians only
-#: where each, and the two whitened together, read as one Gaussian at this level, ten
-#: times the judge's GAUSSIAN_LEVEL.  That level guards the claim "not one Gaussian",
-#: which splits a node; here the claim that keeps two parts apart is "each is one
-#: Gaussian", and a short arc of a curve (flat along its length, a few dozen rows) is
-#: seldom rejected at the judge's level.
-ISLAND_GAUSSIAN_LEVEL = 0.01
+#: The level of the two vetoes that keep parts of one island with no valley between
+#: them apart.  Two Gaussians: each part, and the two whitened together, read as one
+#: Gaussian at this level, ten times the judge's GAUSSIAN_LEVEL, which guards the
+#: opposite claim ("not one Gaussian", which splits a node); a short arc of a curve
+#: (flat along its length, a few dozen rows) is seldom rejected at the judge's level.
+#: A dip on the line through their nearest pieces: below this level (times the dip's
+#: (2/d)^2), a fifth of the pair tests' default, because two neighbouring arcs of a
+#: curve that bends project as two modes; touching blobs, which the veto is for, dip
+#: far deeper.
+ISLAND_LEVEL = 0.01
 
 
 def merge_pieces(X, w, spread, labels, centers, groups, rule, min_cluster_size, density, sample=None):
@@ -185,17 +188,17 @@ def _judge_pair(X, w, spread, sample, rule, density, min_cluster_size,
     # rejected whole blobs, and the veto failed (docs/design/isolated-groups.md).
     # Parts of one island (rows that empty space separates from the rest) join the same
     # way, unless a valley lies between them, in the space or as a dip on the line
-    # through them, or they are two Gaussians whose union is not one (each read as one
-    # at ISLAND_GAUSSIAN_LEVEL, stricter than the pair tests' above, so a pair those
-    # keep apart as two Gaussians can still be joined here): an island may be far less isolated than
-    # such a group, and hold touching blobs too light for their cores to be read.  What
-    # the join overrides there is the mixture's BIC: two neighbouring arcs of a curve
-    # are two Gaussians to it.
+    # through them, or they are two Gaussians whose union is not one, both vetoes read
+    # at ISLAND_LEVEL (stricter than the pair tests' above, so a pair those keep apart
+    # can still be joined here): an island may be far less isolated than such a group,
+    # and hold touching blobs too light for their cores to be read.  What the join
+    # overrides there is the mixture's BIC: two neighbouring arcs of a curve are two
+    # Gaussians to it, and one that bends dips on the line through them.
     elif distinct and not small and not rule.reduced and (
         (isolation := density.isolation(cluster_i, cluster_j)) > 0 or density.one_island(cluster_i, cluster_j)
     ):
         level = density.join_level(cluster_i, cluster_j)
-        dips = p_value < rule.dip_threshold(spanned_dims(Xp))
+        dips = p_value < rule.dip_threshold(spanned_dims(Xp), level=None if isolation > 0 else ISLAND_LEVEL)
         if np.isfinite(level) and not (
             rule.apart(Xp, wp, goes_right, direction / norm, spread_of(spread, in_pair))
             or density.empty_space(cluster_i, cluster_j)
@@ -225,10 +228,10 @@ def blobs_inside(X, w, density, a, b, level, isolation, dips=False) -> bool:
 def apart_in_island(X, w, density, a, b, level, dips) -> bool:
     """Whether parts ``a`` and ``b`` (row masks) of one island, joined at ``level``,
     stay apart: a valley of density between them, a dip on the line through them
-    (``dips``), or two Gaussians whose union is not one, each read as one at
-    ISLAND_GAUSSIAN_LEVEL."""
+    (``dips``, read at ISLAND_LEVEL by the caller), or two Gaussians whose union is not
+    one, each read as one at ISLAND_LEVEL."""
     return dips or density.valley(a, b, level) or two_gaussians(
-        X, w, (a, b), False, None, ISLAND_GAUSSIAN_LEVEL
+        X, w, (a, b), False, None, ISLAND_LEVEL
     )
 
 
