@@ -248,8 +248,8 @@ def each_one_gaussian(X, w, parts, reduced, sample, level=GAUSSIAN_LEVEL) -> boo
     """Whether the rows ``parts`` (masks or index arrays) are each one Gaussian, read
     with the power of their union: none is rejected at ``level``, and their rows,
     each whitened by its own Gaussian (its strays set aside as the check does), are
-    one Gaussian sample together at ``level`` too.  Parts that span different numbers of dimensions
-    cannot be read together; for them the first condition alone answers.
+    one Gaussian sample together at ``level`` too.  Parts that span different numbers
+    of dimensions cannot be read together; for them the first condition alone answers.
 
     The merge step keeps two clusters apart on this claim where their union is not
     one Gaussian.  Each part alone has fewer rows than the union whose test it
