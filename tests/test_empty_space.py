@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from partitive import PPP
+from partitive import PPP, empty_space
 from partitive.density import Density
 
 #: Rows per box; in a 1 x 0.5 box the row spacing is about 0.032.
@@ -54,12 +54,50 @@ def test_parallel_stripes_four_row_spacings_apart_are_one_cluster_each(seed):
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_parallel_stripes_three_row_spacings_apart_are_one_cluster_each(seed):
+    # Under one and a half times either stripe's hold, so no gap; but a moat: the
+    # empty space runs the stripes' whole length, where rows at their own spacing
+    # would stand by the hundred.
+    X, truth = parallel_stripes(seed, gap=0.14)
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_a_gap_inside_a_far_group_must_be_twice_the_holds(seed):
-    # Two boxes about 2.5 row spacings apart: empty space on their own (more than
+def test_neighbouring_cells_of_one_shape_have_no_empty_space_between(seed):
+    # What the moat is read against: inside one shape, single linkage parts groups
+    # that face each other with two neighbourhoods of rows only across crossings of
+    # a few row spacings, under MOAT_SPACINGS.
+    rng = np.random.default_rng(seed)
+    n = 3000
+    angle, radius = rng.uniform(0, 2 * np.pi, n), np.sqrt(rng.uniform(size=n))
+    shapes = [
+        rng.uniform(size=(n, 2)),
+        rng.uniform(size=(n, 2)) * [5, 0.2],
+        np.c_[radius * np.cos(angle), radius * np.sin(angle)],
+        rng.standard_normal((n, 2)),
+        rng.uniform(size=(n, 3)),
+    ]
+    for X in shapes:
+        # Four by four cells, cut at the quartiles of the first two features.
+        column, row = (np.searchsorted(np.quantile(x, [0.25, 0.5, 0.75]), x) for x in X[:, :2].T)
+        cell = 4 * column + row
+        density = density_of(X)
+        assert density.islands() is None
+        for a in range(16):
+            for b in (a + 1, a + 4):
+                if b < 16 and (b == a + 4 or b % 4):
+                    assert not density.empty_space(cell == a, cell == b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_gap_inside_a_far_group_must_be_twice_the_holds(seed, monkeypatch):
+    # Two boxes about 2.5 row spacings apart: a gap on their own (more than
     # EMPTY_SPACE times their holds), but not as parts of a group far from a third
     # box (ISOLATED_EMPTY_SPACE), whose isolation makes it one cluster unless its
-    # parts stand further apart.
+    # parts stand further apart.  Their long straight border makes the gap a moat
+    # too (the next test): here the gap rule is read alone.
+    monkeypatch.setattr(empty_space, "MOAT_WEIGHT", np.inf)
     rng = np.random.default_rng(seed)
     pair = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.58), (1, 1.08))])
     lower = np.arange(2 * BOX_ROWS) < BOX_ROWS
@@ -67,6 +105,18 @@ def test_a_gap_inside_a_far_group_must_be_twice_the_holds(seed):
     with_far = np.vstack([pair, box(rng, (10, 0), (11, 1))])
     lower, upper = (np.arange(3 * BOX_ROWS) // BOX_ROWS == part for part in (0, 1))
     assert not density_of(with_far).empty_space(lower, upper)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_boxes_a_moat_apart_are_apart_in_a_far_group_too(seed):
+    # The boxes of the test above: their gap runs along their whole width, a moat,
+    # which is empty space inside an isolated group as well.
+    rng = np.random.default_rng(seed)
+    X = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.58), (1, 1.08)), box(rng, (10, 0), (11, 1))])
+    truth = np.repeat(np.arange(3), BOX_ROWS)
+    lower, upper = (truth == part for part in (0, 1))
+    assert density_of(X).empty_space(lower, upper)
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0
 
 
 def test_a_gap_between_boxes_is_empty_space_and_a_cut_through_one_is_not():
@@ -111,3 +161,18 @@ def test_a_cluster_that_no_group_holds_most_of_is_not_judged():
     left = near & (X[:, 0] < 0.5)
     mixed = (near & ~left) | (~near & (np.arange(X.shape[0]) < BOX_ROWS + (near & ~left).sum()))
     assert not density_of(X).empty_space(left, mixed)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_layers_of_values_on_a_grid_are_no_moat(seed):
+    # One Gaussian with a feature rounded to tenths: layers a grid step apart, the
+    # rows of each close together along the other feature.  The grid step alone
+    # makes such layers, so a moat is read only beyond it.
+    from partitive.prepare import grid_rounding
+
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.standard_normal(3000), np.round(rng.standard_normal(3000), 1)]
+    density = Density(X, np.ones(X.shape[0]), 5, rounding=grid_rounding(X, np.ones(X.shape[0]), None))
+    assert not density.empty_space(X[:, 1] < 0, X[:, 1] >= 0)
+    assert density.islands() is None
+    assert PPP().fit(X).n_clusters_ == 1

@@ -80,8 +80,13 @@ class Density:
     neighbourhood to read, and a cluster lighter than 16 neighbourhoods is not judged.
     """
 
-    def __init__(self, X, w, min_cluster_size, isolated_join=True):
+    def __init__(self, X, w, min_cluster_size, isolated_join=True, rounding=None):
         self.X, self.w = X, w
+        # ``rounding``: the features' rounding variance (values on a grid), or None.  A
+        # rounding uniform over a step h has variance h^2 / 12, so this is the grid
+        # cell's diagonal (in principal axes, that of the axes kept), beyond which
+        # a moat is read (:class:`partitive.empty_space.SingleLinkage`).
+        self.grid_step = 0.0 if rounding is None else float(np.sqrt(12.0 * np.sum(rounding)))
         # Whether the merge step joins the parts of isolated groups (not on
         # representatives): only then is empty space between such parts read at
         # ISOLATED_EMPTY_SPACE.
@@ -177,7 +182,7 @@ class Density:
     def _linkage(self) -> SingleLinkage:
         """The rows' single-linkage hierarchy over their neighbour edges, made once."""
         if self.linkage is None:
-            self.linkage = SingleLinkage(self.dist, self.idx, self.w)
+            self.linkage = SingleLinkage(self.X, self.dist, self.idx, self.w, self.grid_step)
         return self.linkage
 
     def islands(self):

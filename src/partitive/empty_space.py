@@ -3,15 +3,24 @@
 On plain distances between neighbouring rows (each row's ``DENSITY_NEIGHBOURS`` nearest,
 the edges of :class:`partitive.density.Density`), Kruskal's walk joins the rows into
 ever larger groups. Two clusters are apart by empty space when the two groups whose
-joining first holds more than half of each join across a step more than EMPTY_SPACE
-(inside a group isolated from the rest, ISOLATED_EMPTY_SPACE) times the longest step
-that holds either group together, strays aside (a step that is itself empty space
-holds nothing together). A seam of rows, however sparse (the lumps of
-one cloud, the arcs of one ring), is crossed in steps about as long as the sides' own;
-an empty gap holds no row and is crossed in one long step, even where it is a few row
-spacings wide (two uniform boxes side by side) or does not lie across the line through
-the two clusters' centres. Clusters whose majorities never join among neighbours are
-apart; a cluster that no group holds most of is not judged.
+joining first holds more than half of each join across a step that is empty space:
+
+- a **gap**: more than EMPTY_SPACE (inside a group isolated from the rest,
+  ISOLATED_EMPTY_SPACE) times the longest step that holds either group together,
+  strays aside (a step that is itself a gap holds nothing together). A seam of rows,
+  however sparse (the lumps of one cloud, the arcs of one ring), is crossed in steps
+  about as long as the sides' own; an empty gap holds no row and is crossed in one
+  long step, even where it is a few row spacings wide (two uniform boxes side by side)
+  or does not lie across the line through the two clusters' centres;
+- or a **moat**: the rows that face each other across the step weigh MOAT_WEIGHT
+  neighbourhoods on each side, and the step is more than MOAT_SPACINGS times their
+  median spacing. A thin stripe is held together across its width by crossings of
+  several row spacings, so a gap of a few spacings between two stripes is no wider
+  than either's own hold; but it runs along their whole length, where rows at the
+  stripes' own spacing would stand by the hundred.
+
+Clusters whose majorities never join among neighbours are apart; a cluster that no
+group holds most of is not judged.
 """
 
 from __future__ import annotations
@@ -35,6 +44,17 @@ ISOLATED_EMPTY_SPACE = 2.0
 #: A group's hold leaves aside the steps that only gather this many rows' worth of
 #: strays.
 STRAY_WEIGHT = 5
+#: A moat: the rows within MOAT_REACH times a step of the other side face it; where
+#: they weigh MOAT_WEIGHT neighbourhoods on each side and the step is more than
+#: MOAT_SPACINGS times their median distance to their nearest row, the step is empty
+#: space however long the sides' own holds.  Inside one shape, single linkage parts
+#: groups that face each other with two neighbourhoods of rows only about where the
+#: rows first join into one connected whole, a few row spacings (fewer in more
+#: dimensions); four leaves a margin.  A narrow end (a ring's seam, two arcs that
+#: meet) faces a few rows, not two neighbourhoods.
+MOAT_REACH = 2.0
+MOAT_WEIGHT = 2.0
+MOAT_SPACINGS = 4.0
 
 
 class SingleLinkage:
@@ -47,8 +67,15 @@ class SingleLinkage:
     cumulative sums: every node's share of a cluster is read in one pass.
     """
 
-    def __init__(self, dist: np.ndarray, idx: np.ndarray, w: np.ndarray):
+    def __init__(self, X: np.ndarray, dist: np.ndarray, idx: np.ndarray, w: np.ndarray,
+                 grid_step: float = 0.0):
         n, k = idx.shape
+        # The rows, for the moats' facing rows, and each row's distance to its nearest.
+        self.X, self.spacing = X, dist[:, 0]
+        # Values on a grid lie in layers a grid step apart, the rows of a layer close
+        # together: the moat is read beyond one step (a grid cell's diagonal).
+        self.grid_step = grid_step
+        self._moats = {}  # (merge, min_weight) -> whether it is a moat, filled as asked
         first, second, self.level = spanning_forest(np.repeat(np.arange(n), k), idx.ravel(), dist.ravel(), n)
         m = first.size
         self.n, self.w = n, w
@@ -86,7 +113,8 @@ class SingleLinkage:
 
     def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float, factor: float = EMPTY_SPACE) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks; see the module):
-        their joining step more than ``factor`` times either side's hold.  Not judged
+        their joining step is a gap (more than ``factor`` times either side's hold)
+        or a moat.  Not judged
         (False) where either cluster, or either side of the joining step,
         is lighter than ``min_weight``, or no group holds most of either cluster."""
         weight_a, weight_b = self.w[a].sum(), self.w[b].sum()
@@ -103,7 +131,51 @@ class SingleLinkage:
         sides = self.left[step], self.right[step]
         if min(self.weight[side] for side in sides) < min_weight:
             return False
-        return bool(self.level[step] > factor * max(self._hold(side, min_weight, factor) for side in sides))
+        return self._empty(step, min_weight, factor)
+
+    def _empty(self, step: int, min_weight: float, factor: float) -> bool:
+        """Whether merge ``step`` crosses empty space: a gap (more than ``factor``
+        times either side's hold) or a moat (:meth:`_moat`)."""
+        sides = self.left[step], self.right[step]
+        gap = self.level[step] > factor * max(self._hold(side, min_weight, factor) for side in sides)
+        return bool(gap or self._moat(step, min_weight))
+
+    def _moat(self, step: int, min_weight: float) -> bool:
+        """Whether merge ``step`` crosses a moat: the rows within MOAT_REACH times the
+        step of the other side weigh MOAT_WEIGHT times ``min_weight`` on each side,
+        and the step is more than MOAT_SPACINGS times the median distance of these
+        (distinct) rows to their nearest row, beyond one grid step.  Made once per
+        step."""
+        from scipy.spatial import cKDTree
+
+        key = (step, min_weight)
+        if key in self._moats:
+            return self._moats[key]
+        sides = self.left[step], self.right[step]
+        enough = MOAT_WEIGHT * min_weight
+        moat = False
+        if min(self.weight[side] for side in sides) >= enough:
+            rows = [self._rows(side) for side in sides]
+            # The search stops at the reach (just past it, so that a row at the reach
+            # counts): farther rows are not asked for their nearest on the other side.
+            reach = np.nextafter(MOAT_REACH * float(self.level[step]), np.inf)
+            facing = []
+            for own, other in (rows, rows[::-1]):
+                near, _ = cKDTree(self.X[other]).query(self.X[own], distance_upper_bound=reach)
+                facing.append(own[np.isfinite(near)])
+            if min(self.w[own].sum() for own in facing) >= enough:
+                spacing = float(np.median(self.spacing[np.concatenate(facing)]))
+                # On a grid, a step from one layer of values to the next is the grid
+                # step and the rows' offset within their layers, so the moat is read on
+                # what lies beyond the grid step.
+                beyond = np.hypot(MOAT_SPACINGS * spacing, self.grid_step)
+                moat = spacing > 0 and bool(self.level[step] > beyond)
+        self._moats[key] = moat
+        return moat
+
+    def _rows(self, node: int) -> np.ndarray:
+        """The rows of ``node``."""
+        return self.order[self.start[node] : self.start[node] + self.size[node]]
 
     def islands(self, min_weight: float, factor: float = EMPTY_SPACE) -> tuple[np.ndarray, list[tuple[int, ...]]]:
         """The groups of rows that empty space separates, each at least ``min_weight``:
@@ -127,25 +199,25 @@ class SingleLinkage:
             step = self._joining_step(node)
             if step is not None:
                 sides = self.left[step], self.right[step]
-                if min(self.weight[side] for side in sides) >= min_weight and self.level[step] > factor * max(
-                    self._hold(side, min_weight, factor) for side in sides
-                ):
+                if min(self.weight[side] for side in sides) >= min_weight and self._empty(step, min_weight, factor):
                     pending.extend((side, path + (bit,)) for bit, side in enumerate(sides))
                     continue
             found.append((path, node))
         found.sort()
         island = np.full(n, -1, dtype=np.intp)
         for label, (_, node) in enumerate(found):
-            island[self.order[self.start[node] : self.start[node] + self.size[node]]] = label
+            island[self._rows(node)] = label
         return island, [path for path, _ in found]
 
     def _hold(self, node: int, min_weight: float, factor: float) -> float:
         """The longest step that holds ``node``'s rows together: the step at which they
         were all joined but strays (down the heavier child while it holds that much),
-        unless that step is itself empty space between two groups of ``min_weight``
-        (then the longer of the two groups' own holds).  Without the exception a group
+        unless that step is itself a gap between two groups of ``min_weight`` (then
+        the longer of the two groups' own holds).  Without the exception a group
         joined to a third across a gap of its own holds together by that gap, and a
-        second gap as wide goes unread.  Worked bottom-up, each node once."""
+        second gap as wide goes unread.  Moats are not set aside here: reading one
+        searches the rows of both sides, and this walk visits every node below.
+        Worked bottom-up, each node once."""
         holds = self._holds.setdefault((min_weight, factor), {})
         pending = [node]
         while pending:

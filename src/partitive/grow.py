@@ -220,7 +220,10 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
         rounding = grid_rounding(Xu, wu, sample)
     rule = replace(rule, reduced=spread is not None, rounding=rounding)
     rows = None if sample is None else RowSample(sample, inverse.ravel())
-    density = Density(Xu, wu, min_cluster_size, isolated_join=not rule.reduced) if n_clusters is None else None
+    density = (
+        Density(Xu, wu, min_cluster_size, isolated_join=not rule.reduced, rounding=rule.rounding)
+        if n_clusters is None else None
+    )
     islands = None if density is None else density.islands()
     growth = _Growth(Xu, wu, su, rule, min_cluster_size, max_clusters, n_clusters, rows, islands)
     for round_ in range(REGROW_ROUNDS + 1):
