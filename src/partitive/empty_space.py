@@ -50,8 +50,8 @@ STRAY_WEIGHT = 5
 #: space however long the sides' own holds.  Inside one shape, single linkage parts
 #: groups that face each other with two neighbourhoods of rows only about where the
 #: rows first join into one connected whole, a few row spacings (fewer in more
-#: dimensions); four leaves a margin.  A narrow end (a ring's seam, two arcs that
-#: meet) faces a few rows, not two neighbourhoods.
+#: dimensions), and four lies above that.  A narrow end (a ring's seam, two arcs that
+#: meet) mostly faces a few rows, not two neighbourhoods.
 MOAT_REACH = 2.0
 MOAT_WEIGHT = 2.0
 MOAT_SPACINGS = 4.0
@@ -114,9 +114,9 @@ class SingleLinkage:
     def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float, factor: float = EMPTY_SPACE) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks; see the module):
         their joining step is a gap (more than ``factor`` times either side's hold)
-        or a moat.  Not judged
-        (False) where either cluster, or either side of the joining step,
-        is lighter than ``min_weight``, or no group holds most of either cluster."""
+        or a moat.  Not judged (False) where either cluster, or either side of the
+        joining step, is lighter than ``min_weight``, or no group holds most of either
+        cluster."""
         weight_a, weight_b = self.w[a].sum(), self.w[b].sum()
         if min(weight_a, weight_b) < min_weight:
             return False
