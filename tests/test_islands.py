@@ -122,3 +122,26 @@ def test_a_pair_is_judged_on_pieces_that_hold_rows():
     assert _nearest_pieces(pieces, owner, 0, 1, everyone) == (1, 2)
     assert _nearest_pieces(pieces, owner, 0, 1, np.array([True, False, True, True])) == (0, 2)
     assert _nearest_pieces(pieces, owner, 0, 1, np.array([True, True, False, True])) == (1, 3)
+
+
+def thinning_boxes(seed, rows=700, gap=0.2):
+    """Two 2 x 1 boxes side by side ``gap`` apart, each denser (e^2.5 times) at the
+    corner next to the gap, the two corners at opposite ends of it."""
+    rng = np.random.default_rng(seed)
+
+    def thinning():
+        u = rng.uniform(size=(rows * 4, 2))
+        return u[rng.uniform(size=rows * 4) < np.exp(-1.25 * (u[:, 0] + u[:, 1]))][:rows] * [2, 1]
+
+    left, right = thinning(), thinning()
+    X = np.vstack([left, -right + [-gap, 1]])
+    return X, np.repeat([0, 1], rows)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_labels_of_two_islands_do_not_cross_the_gap(seed):
+    # Each box's Gaussian fits it poorly, and EM, started from the two islands, gave
+    # the denser half of one to the other's Gaussian across the gap.
+    X, truth = thinning_boxes(seed)
+    assert density_of(X).islands() is not None
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) > 0.8

@@ -17,6 +17,7 @@ import numpy as np
 from .judge import spread_of, with_rounding
 from .component_merge import merge_components
 from .density import density_readable
+from .islands import center_islands
 from .mixture import COVARIANCE_TYPES, fit_mixture, uniform_log_density
 from .refine import weighted_centers
 from .tree import Cluster, Merge, Node, PartitionTree
@@ -61,7 +62,7 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         background=background,
         rearranged=lambda refined: _rearranged(
             X, w, given_spread, pieces[0] if grouped else labels, refined.predict(X), rule,
-            pieces[1] if grouped else None,
+            pieces[1] if grouped else None, None if density is None else density.island_of,
         ),
     )
     if grouped:
@@ -83,14 +84,16 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
     return mixture, labels, posterior, groups, merges
 
 
-def _rearranged(X, w, spread, before, after, rule, owner=None) -> np.ndarray:
+def _rearranged(X, w, spread, before, after, rule, owner=None, island=None) -> np.ndarray:
     """The components that EM, moving rows from the partition ``before`` to ``after``,
-    made two modes where the partition had none, with the components they exchanged
-    rows with: along the line between two components' partition centres, the rows one
-    ends with have a dip deeper than any 2-means cut through one blob makes
-    (:meth:`partitive.judge.Rule.deep_dip`) and the rows it started with do not.
-    Components of one cluster (``owner``: each component's cluster, for shapes joined
-    from pieces) are not read: EM may move rows between them freely.
+    made two modes where the partition had none, or moved rows across empty space,
+    with the components they exchanged rows with: along the line between two
+    components' partition centres, the rows one ends with have a dip deeper than any
+    2-means cut through one blob makes (:meth:`partitive.judge.Rule.deep_dip`) and the
+    rows it started with do not; or the two lie on different islands (``island``:
+    each row's, where there are islands; a component's is the one holding most of its
+    rows).  Components of one cluster (``owner``: each component's cluster, for shapes
+    joined from pieces) are not read: EM may move rows between them freely.
 
     EM describes each cluster as one Gaussian.  Of clusters that are not (peaked at
     their centres, heavy-tailed), a narrow component for one's core and a wide one for
@@ -101,11 +104,18 @@ def _rearranged(X, w, spread, before, after, rule, owner=None) -> np.ndarray:
     k = int(before.max()) + 1
     centres = weighted_centers(X, w, before, np.zeros((k, X.shape[1])))
     pairs = {(min(i, j), max(i, j)) for i, j in zip(before[moved].tolist(), after[moved].tolist())}
+    on = None if island is None else center_islands(island, before, k, w)
     named = set()
     for a, b in sorted(pairs):
         direction = centres[b] - centres[a]
         norm = np.linalg.norm(direction)
         if norm == 0 or (owner is not None and owner[a] == owner[b]):
+            continue
+        if on is not None and on[a] != on[b]:
+            # Where the islands' shapes are not Gaussian (boxes thinning towards each
+            # other), EM fits them better by giving one's rows to the other across
+            # the gap, which the labels would then cross.
+            named.update((a, b))
             continue
         direction = direction / norm
         for c in (a, b):
@@ -137,9 +147,10 @@ def _kept_apart(X, w, spread, rule, density):
     """Whether two components' most probable rows (masks ``a``, ``b``) are two clusters
     whatever the BIC says, as the merge step keeps apart a pair that one Gaussian
     describes better: a dip on the line through their means deeper than any cut
-    through one blob makes, or, where density is read and on rows, a valley of
-    density between them (groups in noise, which widens each group's Gaussian until
-    one Gaussian of two groups and their noise costs less).
+    through one blob makes, no island holding most of each (where there are
+    islands), or, where density is read and on rows, a valley of density between
+    them (groups in noise, which widens each group's Gaussian until one Gaussian of
+    two groups and their noise costs less).
     """
 
     def apart(a, b, direction):
@@ -149,7 +160,10 @@ def _kept_apart(X, w, spread, rule, density):
             return False
         if rule.deep_dip(X[pair], w[pair], direction / norm, None if spread is None else spread[pair]):
             return True
-        return density is not None and not rule.reduced and density.valley_between(a, b)
+        return density is not None and (
+            (density.island_of is not None and not density.one_island(a, b))
+            or (not rule.reduced and density.valley_between(a, b))
+        )
 
     return apart
 
