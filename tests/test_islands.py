@@ -145,3 +145,29 @@ def test_the_labels_of_two_islands_do_not_cross_the_gap(seed):
     X, truth = thinning_boxes(seed)
     assert density_of(X).islands() is not None
     assert adjusted_rand_score(truth, PPP().fit(X).labels_) > 0.8
+
+
+def interlocking_combs(seed, teeth=3, gap=0.4, density=60.0, length=8.0):
+    """Two combs of uniform rows whose teeth (1 high, ``length`` long) interlock
+    ``gap`` apart, each comb's teeth reaching to the other's spine."""
+    rng = np.random.default_rng(seed)
+    total = 2 * teeth * (1 + gap) - gap
+    boxes = [[(0, 0, 1, total)], [(1 + length + 2 * gap, 0, 2 + length + 2 * gap, total)]]
+    for i in range(2 * teeth):
+        left = 1 if i % 2 == 0 else 1 + 2 * gap
+        boxes[i % 2].append((left, i * (1 + gap), left + length, i * (1 + gap) + 1))
+    X = [rng.uniform(b[:2], b[2:], (int(density * (b[2] - b[0]) * (b[3] - b[1])), 2)) for comb in boxes for b in comb]
+    truth = np.repeat(np.arange(len(X)) >= len(boxes[0]), [len(x) for x in X])
+    return np.vstack(X), truth
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4])
+def test_a_comb_is_labelled_by_its_pieces_where_its_gaussian_reaches_across(seed):
+    # One Gaussian per comb spans the other comb's teeth, so the most probable
+    # Gaussian of a row in one tooth was often the other comb's.
+    X, truth = interlocking_combs(seed)
+    model = PPP().fit(X)
+    assert model.n_clusters_ == 2
+    assert adjusted_rand_score(truth, model.labels_) > 0.99
+    # The labels are the mixture's: predict gives them back.
+    np.testing.assert_array_equal(model.predict(X), model.labels_)

@@ -18,8 +18,9 @@ from .judge import spread_of, with_rounding
 from .component_merge import merge_components
 from .density import density_readable
 from .islands import center_islands
+from .merge import compact_pieces
 from .mixture import COVARIANCE_TYPES, fit_mixture, uniform_log_density
-from .refine import weighted_centers
+from .refine import nearest_center, weighted_centers
 from .tree import Cluster, Merge, Node, PartitionTree
 
 
@@ -82,6 +83,77 @@ def fit_gaussians(X, w, spread, labels, groups, covariance_type, rule, merge, pi
         if merged:
             mixture, labels, posterior, groups = _alive(X, w, mixture, groups)
     return mixture, labels, posterior, groups, merges
+
+
+def keep_to_islands(X, w, spread, partition, fitted, pieces, leaves, covariance_type, rule, density):
+    """The mixture ``fitted`` (``(mixture, labels, posterior, groups)``) fitted again
+    from the partition it was fitted from (``partition``: each row's cluster and the
+    clusters' leaves) so that its labels keep to the islands, where they do not: the
+    clusters whose Gaussian is the most probable for rows of another island, and the
+    clusters those rows belong to, are given a Gaussian per leaf.  ``leaves``: each
+    row's leaf and each leaf's centre as refinement left them, before the merge step;
+    a row of such a cluster keeps its leaf where the cluster holds it, and otherwise
+    goes to the nearest of the cluster's leaves on its own island.  The other clusters
+    keep their pieces (``pieces``, where the merge step grouped any) or are one piece.
+    Returns the mixture, labels, posterior, groups and the pieces, or None where no
+    label crosses or no cluster it involves has more than one leaf.
+
+    One Gaussian for a shape that is not one (a comb whose teeth reach between another
+    comb's) spreads over whatever lies within its reach, across the gap, and the most
+    probable Gaussian there can be the other island's.  Growth splits islands before
+    any 2-means, so a leaf lies in one island (all but a few of its rows, where the
+    cluster cap stopped growth), and its Gaussian stays close to its rows.
+    """
+    mixture, labels, posterior, groups = fitted
+    if density is None or density.island_of is None:
+        return None
+    island = density.island_of
+    # The partition in the mixture's clusters: it merged some, and dropped any that no
+    # row ended in (their rows keep the mixture's labels, and are not read as crossing).
+    cluster_of_leaf = {leaf: c for c, members in enumerate(groups) for leaf in members}
+    before, before_groups = partition
+    partition = np.array([cluster_of_leaf.get(members[0], -1) for members in before_groups])[before]
+    partition = np.where(partition >= 0, partition, labels)
+    home = center_islands(island, partition, len(groups), w)
+    crossing = (home[labels] != island) & (home[partition] == island)
+    involved = {int(c) for c in np.unique(np.r_[labels[crossing], partition[crossing]])}
+    if not any(len(groups[c]) > 1 for c in involved):
+        return None
+    leaf_of, leaf_centers = leaves
+    leaf_island = center_islands(island, leaf_of, int(leaf_of.max()) + 1, w)
+    grouped = mixture.owner is not None
+    piece_of, owner = np.empty(X.shape[0], dtype=np.intp), []
+    for c, members in enumerate(groups):
+        rows = np.flatnonzero(partition == c)
+        if c in involved:
+            members = np.asarray(members)
+            local = np.full(int(max(leaf_of.max(), members.max())) + 1, -1)
+            local[members] = np.arange(members.size)
+            piece = local[leaf_of[rows]]
+            # Rows that Lloyd moved to this cluster from a leaf of another.
+            moved = piece < 0
+            if moved.any():
+                centers = np.vstack([leaf_centers[leaf] for leaf in members])
+                piece[moved] = nearest_center(
+                    X[rows[moved]], centers, (island[rows[moved]], leaf_island[members])
+                )
+            piece_of[rows] = len(owner) + piece
+            owner += [c] * members.size
+        elif grouped:
+            own = np.unique(pieces[0][rows])
+            piece_of[rows] = len(owner) + np.searchsorted(own, pieces[0][rows])
+            owner += [c] * own.size
+        else:
+            piece_of[rows] = len(owner)
+            owner.append(c)
+    within = compact_pieces(piece_of, np.asarray(owner, dtype=np.intp), w)
+    mixture, labels, posterior, groups, _ = fit_gaussians(
+        X, w, spread, partition, groups, covariance_type, rule, merge=False, pieces=within, density=density
+    )
+    # A cluster that the refit leaves most probable for no row is dropped, and its
+    # pieces with it: the pieces then no longer match the mixture, and the split of
+    # overlapping Gaussians, which reads them, is not tried.
+    return mixture, labels, posterior, groups, within
 
 
 def _rearranged(X, w, spread, before, after, rule, owner=None, island=None) -> np.ndarray:

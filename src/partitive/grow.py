@@ -48,7 +48,7 @@ from dataclasses import replace
 import numpy as np
 
 from .judge import MIXTURE_POINTS_PER_DIM, Rule, RowSample, gaussian_parts, not_one_gaussian, rows_of, spread_of, with_rounding
-from .assemble import assemble, fit_gaussians, leaf_order, node_variance
+from .assemble import assemble, fit_gaussians, keep_to_islands, leaf_order, node_variance
 from .density import Density
 from .islands import center_islands, split_between
 from .merge import drop_empty, merge_pieces
@@ -260,16 +260,24 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     groups = [(i,) for i in leaves]
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
+    # Each row's leaf and each leaf's centre as Lloyd left them, before any merge.
+    refined = (np.asarray([leaves[0] for leaves in groups])[labels], dict(zip((g[0] for g in groups), centers)))
     merges, pieces = [], None
     if n_clusters is None:
         labels, centers, groups, merges, pieces = merge_pieces(
             Xu, wu, su, labels, centers, groups, rule, min_cluster_size, density, rows
         )
+    partition = (labels, groups)
     mixture, labels, posterior, groups, mixture_merges = fit_gaussians(
         Xu, wu, su, labels, groups, covariance_type, rule, merge=n_clusters is None, pieces=pieces,
         density=density,
     )
     merges += mixture_merges
+    within = keep_to_islands(
+        Xu, wu, su, partition, (mixture, labels, posterior, groups), pieces, refined, covariance_type, rule, density
+    )
+    if within is not None:
+        mixture, labels, posterior, groups, pieces = within
     if n_clusters is None and not rule.reduced:
         mixture, labels, posterior, groups, merges = split_overlapping(
             growth, Xu, wu, su, (mixture, labels, posterior, groups, merges), pieces, covariance_type, rule,
