@@ -98,6 +98,7 @@ def test_a_gap_inside_a_far_group_must_be_twice_the_holds(seed, monkeypatch):
     # parts stand further apart.  Their long straight border makes the gap a moat
     # too (the next test): here the gap rule is read alone.
     monkeypatch.setattr(empty_space, "MOAT_WEIGHT", np.inf)
+    monkeypatch.setattr(empty_space, "ISOLATED_MOAT_WEIGHT", np.inf)
     rng = np.random.default_rng(seed)
     pair = np.vstack([box(rng, (0, 0), (1, 0.5)), box(rng, (0, 0.58), (1, 1.08))])
     lower = np.arange(2 * BOX_ROWS) < BOX_ROWS
@@ -176,3 +177,24 @@ def test_layers_of_values_on_a_grid_are_no_moat(seed):
     assert not density.empty_space(X[:, 1] < 0, X[:, 1] >= 0)
     assert density.islands() is None
     assert PPP().fit(X).n_clusters_ == 1
+
+
+def lumpy_clouds(seed):
+    """3-6 clouds of 500-3,000 rows, each a random walk with a little jitter (its
+    strands pass close to one another), far apart on a line."""
+    rng = np.random.default_rng(seed)
+    clouds = []
+    for i in range(int(rng.integers(3, 7))):
+        n = int(rng.integers(500, 3000))
+        walk = np.cumsum(rng.standard_normal((n, 2)), axis=0) / np.sqrt(n)
+        walk += 0.03 * rng.standard_normal((n, 2))
+        clouds.append(walk - walk.mean(axis=0) + [10.0 * i, 0.0])
+    return np.vstack(clouds), np.repeat(np.arange(len(clouds)), [len(c) for c in clouds])
+
+
+@pytest.mark.parametrize("seed", [[1005, 5], [1010, 5]])
+def test_strands_of_a_far_cloud_facing_along_a_short_border_are_one_cluster(seed):
+    # Two strands of one walk can face each other across an empty band a few
+    # spacings wide, but along a short stretch: a few dozen rows on either side.
+    X, truth = lumpy_clouds(seed)
+    assert adjusted_rand_score(truth, PPP().fit(X).labels_) == 1.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .distributions import chi2_ppf, norm_ppf
-from .empty_space import EMPTY_SPACE, ISOLATED_EMPTY_SPACE, SingleLinkage
+from .empty_space import SingleLinkage
 from .isolation import isolated_groups, mutual_reach, root, spanning_forest
 from .prepare import weighted_quantile
 
@@ -169,15 +169,15 @@ class Density:
 
     def empty_space(self, a, b) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks): see
-        :mod:`partitive.empty_space`, read at ISOLATED_EMPTY_SPACE where both lie in
-        a group isolated from the rest (:meth:`isolation`) whose parts the merge step
-        joins (``isolated_join``); False where density is not read.  A group lighter
-        than a neighbourhood is not judged."""
+        :mod:`partitive.empty_space`, read at ISOLATED_EMPTY_SPACE and
+        ISOLATED_MOAT_WEIGHT where both lie in a group isolated from the rest
+        (:meth:`isolation`) whose parts the merge step joins (``isolated_join``);
+        False where density is not read.  A group lighter than a neighbourhood is not
+        judged."""
         if not self._reads():
             return False
         isolated = self.isolated_join and self.isolation(a, b) > 0
-        factor = ISOLATED_EMPTY_SPACE if isolated else EMPTY_SPACE
-        return self._linkage().empty_space(a, b, self.min_weight, factor)
+        return self._linkage().empty_space(a, b, self.min_weight, isolated)
 
     def _linkage(self) -> SingleLinkage:
         """The rows' single-linkage hierarchy over their neighbour edges, made once."""

@@ -13,11 +13,12 @@ joining first holds more than half of each join across a step that is empty spac
   long step, even where it is a few row spacings wide (two uniform boxes side by side)
   or does not lie across the line through the two clusters' centres;
 - or a **moat**: the rows that face each other across the step weigh MOAT_WEIGHT
-  neighbourhoods on each side, and the step is more than MOAT_SPACINGS times their
-  median spacing. A thin stripe is held together across its width by crossings of
-  several row spacings, so a gap of a few spacings between two stripes is no wider
-  than either's own hold; but it runs along their whole length, where rows at the
-  stripes' own spacing would stand by the hundred.
+  (inside an isolated group, ISOLATED_MOAT_WEIGHT) neighbourhoods on each side, and
+  the step is more than MOAT_SPACINGS times their median spacing. A thin stripe is
+  held together across its width by crossings of several row spacings, so a gap of a
+  few spacings between two stripes is no wider than either's own hold; but it runs
+  along their whole length, where rows at the stripes' own spacing would stand by the
+  hundred.
 
 Clusters whose majorities never join among neighbours are apart; a cluster that no
 group holds most of is not judged.
@@ -55,6 +56,11 @@ STRAY_WEIGHT = 5
 MOAT_REACH = 2.0
 MOAT_WEIGHT = 2.0
 MOAT_SPACINGS = 4.0
+#: Between parts of a group isolated from all other rows, a moat's facing rows weigh
+#: twice as many neighbourhoods: two strands of one lumpy cloud can face each other
+#: across a band wider than MOAT_SPACINGS along a short stretch, and such a group is
+#: one cluster by its isolation unless its parts stand apart along a long border.
+ISOLATED_MOAT_WEIGHT = 4.0
 
 
 class SingleLinkage:
@@ -75,7 +81,8 @@ class SingleLinkage:
         # Values on a grid lie in layers a grid step apart, the rows of a layer close
         # together: the moat is read beyond one step (a grid cell's diagonal).
         self.grid_step = grid_step
-        self._moats = {}  # (merge, min_weight) -> whether it is a moat, filled as asked
+        # (merge, min_weight, border) -> whether it is a moat, filled as asked
+        self._moats = {}
         first, second, self.level = spanning_forest(np.repeat(np.arange(n), k), idx.ravel(), dist.ravel(), n)
         m = first.size
         self.n, self.w = n, w
@@ -111,12 +118,14 @@ class SingleLinkage:
         total = np.r_[0.0, np.cumsum(np.where(rows, self.w, 0.0)[self.order])]
         return total[self.start + self.size] - total[self.start]
 
-    def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float, factor: float = EMPTY_SPACE) -> bool:
+    def empty_space(self, a: np.ndarray, b: np.ndarray, min_weight: float, isolated: bool = False) -> bool:
         """Whether empty space separates ``a`` and ``b`` (row masks; see the module):
-        their joining step is a gap (more than ``factor`` times either side's hold)
-        or a moat.  Not judged (False) where either cluster, or either side of the
-        joining step, is lighter than ``min_weight``, or no group holds most of either
-        cluster."""
+        their joining step is a gap (more than EMPTY_SPACE times either side's hold)
+        or a moat (its facing rows weighing MOAT_WEIGHT neighbourhoods on each side);
+        between parts of a group ``isolated`` from the rest, ISOLATED_EMPTY_SPACE and
+        ISOLATED_MOAT_WEIGHT.  Not judged (False) where either cluster, or either side
+        of the joining step, is lighter than ``min_weight``, or no group holds most of
+        either cluster."""
         weight_a, weight_b = self.w[a].sum(), self.w[b].sum()
         if min(weight_a, weight_b) < min_weight:
             return False
@@ -131,28 +140,31 @@ class SingleLinkage:
         sides = self.left[step], self.right[step]
         if min(self.weight[side] for side in sides) < min_weight:
             return False
-        return self._empty(step, min_weight, factor)
+        if isolated:
+            return self._empty(step, min_weight, ISOLATED_EMPTY_SPACE, ISOLATED_MOAT_WEIGHT)
+        return self._empty(step, min_weight, EMPTY_SPACE, MOAT_WEIGHT)
 
-    def _empty(self, step: int, min_weight: float, factor: float) -> bool:
+    def _empty(self, step: int, min_weight: float, factor: float, border: float) -> bool:
         """Whether merge ``step`` crosses empty space: a gap (more than ``factor``
-        times either side's hold) or a moat (:meth:`_moat`)."""
+        times either side's hold) or a moat (:meth:`_moat`, ``border`` its facing
+        rows' weight in neighbourhoods)."""
         sides = self.left[step], self.right[step]
         gap = self.level[step] > factor * max(self._hold(side, min_weight, factor) for side in sides)
-        return bool(gap or self._moat(step, min_weight))
+        return bool(gap or self._moat(step, min_weight, border))
 
-    def _moat(self, step: int, min_weight: float) -> bool:
+    def _moat(self, step: int, min_weight: float, border: float) -> bool:
         """Whether merge ``step`` crosses a moat: the rows within MOAT_REACH times the
-        step of the other side weigh MOAT_WEIGHT times ``min_weight`` on each side,
+        step of the other side weigh ``border`` times ``min_weight`` on each side,
         and the step is more than MOAT_SPACINGS times the median distance of these
         (distinct) rows to their nearest row, beyond one grid step.  Made once per
         step."""
         from scipy.spatial import cKDTree
 
-        key = (step, min_weight)
+        key = (step, min_weight, border)
         if key in self._moats:
             return self._moats[key]
         sides = self.left[step], self.right[step]
-        enough = MOAT_WEIGHT * min_weight
+        enough = border * min_weight
         moat = False
         if min(self.weight[side] for side in sides) >= enough:
             rows = [self._rows(side) for side in sides]
@@ -199,7 +211,8 @@ class SingleLinkage:
             step = self._joining_step(node)
             if step is not None:
                 sides = self.left[step], self.right[step]
-                if min(self.weight[side] for side in sides) >= min_weight and self._empty(step, min_weight, factor):
+                heavy = min(self.weight[side] for side in sides) >= min_weight
+                if heavy and self._empty(step, min_weight, factor, MOAT_WEIGHT):
                     pending.extend((side, path + (bit,)) for bit, side in enumerate(sides))
                     continue
             found.append((path, node))
