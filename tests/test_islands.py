@@ -156,7 +156,10 @@ def interlocking_combs(seed, teeth=3, gap=0.4, density=60.0, length=8.0):
     for i in range(2 * teeth):
         left = 1 if i % 2 == 0 else 1 + 2 * gap
         boxes[i % 2].append((left, i * (1 + gap), left + length, i * (1 + gap) + 1))
-    X = [rng.uniform(b[:2], b[2:], (int(density * (b[2] - b[0]) * (b[3] - b[1])), 2)) for comb in boxes for b in comb]
+    X = [
+        rng.uniform(b[:2], b[2:], (int(density * (b[2] - b[0]) * (b[3] - b[1])), 2))
+        for comb in boxes for b in comb
+    ]
     truth = np.repeat(np.arange(len(X)) >= len(boxes[0]), [len(x) for x in X])
     return np.vstack(X), truth
 

@@ -261,7 +261,8 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     # Lloyd can empty a cluster; it has no points, so no statistics, and is dropped.
     labels, centers, groups = drop_empty(labels, centers, groups, wu)
     # Each row's leaf and each leaf's centre as Lloyd left them, before any merge.
-    refined = (np.asarray([leaves[0] for leaves in groups])[labels], dict(zip((g[0] for g in groups), centers)))
+    first_leaf = [group[0] for group in groups]
+    refined = (np.asarray(first_leaf)[labels], dict(zip(first_leaf, centers)))
     merges, pieces = [], None
     if n_clusters is None:
         labels, centers, groups, merges, pieces = merge_pieces(
@@ -274,7 +275,8 @@ def _fit_tree(X, w, rule, min_cluster_size, max_clusters, n_clusters, feature_na
     )
     merges += mixture_merges
     within = keep_to_islands(
-        Xu, wu, su, partition, (mixture, labels, posterior, groups), pieces, refined, covariance_type, rule, density
+        Xu, wu, su, partition, (mixture, labels, posterior, groups), pieces, refined, covariance_type, rule,
+        density,
     )
     if within is not None:
         mixture, labels, posterior, groups, pieces = within
