@@ -192,6 +192,7 @@ def lumpy_clouds(seed):
     return np.vstack(clouds), np.repeat(np.arange(len(clouds)), [len(c) for c in clouds])
 
 
+# Seeded as benchmarks/families.py seeds its lumps draws ([seed, len("lumps")]).
 @pytest.mark.parametrize("seed", [[1005, 5], [1010, 5]])
 def test_strands_of_a_far_cloud_facing_along_a_short_border_are_one_cluster(seed):
     # Two strands of one walk can face each other across an empty band a few

@@ -89,7 +89,7 @@ class Density:
         self.grid_step = 0.0 if rounding is None else float(np.sqrt(12.0 * np.sum(rounding)))
         # Whether the merge step joins the parts of isolated groups (not on
         # representatives): only then is empty space between such parts read at
-        # ISOLATED_EMPTY_SPACE.
+        # ISOLATED_EMPTY_SPACE and ISOLATED_MOAT_WEIGHT.
         self.isolated_join = isolated_join
         # DENSITY_WEIGHT points' worth: on representatives, their mean weight each (a
         # few representatives' weight reads the density of thin chains too noisily).

@@ -57,7 +57,7 @@ MOAT_REACH = 2.0
 MOAT_WEIGHT = 2.0
 MOAT_SPACINGS = 4.0
 #: Between parts of a group isolated from all other rows, a moat's facing rows weigh
-#: twice as many neighbourhoods: two strands of one lumpy cloud can face each other
+#: four neighbourhoods on each side: two strands of one lumpy cloud can face each other
 #: across a band wider than MOAT_SPACINGS along a short stretch, and such a group is
 #: one cluster by its isolation unless its parts stand apart along a long border.
 ISOLATED_MOAT_WEIGHT = 4.0
