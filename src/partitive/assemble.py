@@ -108,18 +108,23 @@ def keep_to_islands(X, w, spread, partition, fitted, pieces, leaves, covariance_
     if density is None or density.island_of is None:
         return None
     island = density.island_of
+    leaf_of, leaf_centers = leaves
+    # Each leaf's cluster in the mixture and its place among that cluster's leaves (-1
+    # for a leaf of a cluster the mixture dropped).
+    size = 1 + max(int(leaf_of.max()), max(max(members) for members in groups))
+    cluster_of_leaf, place = np.full(size, -1), np.full(size, -1)
+    for c, members in enumerate(groups):
+        cluster_of_leaf[list(members)], place[list(members)] = c, np.arange(len(members))
     # The partition in the mixture's clusters: it merged some, and dropped any that no
     # row ended in (their rows keep the mixture's labels, and are not read as crossing).
-    cluster_of_leaf = {leaf: c for c, members in enumerate(groups) for leaf in members}
     before, before_groups = partition
-    partition = np.array([cluster_of_leaf.get(members[0], -1) for members in before_groups])[before]
+    partition = cluster_of_leaf[[members[0] for members in before_groups]][before]
     partition = np.where(partition >= 0, partition, labels)
     home = center_islands(island, partition, len(groups), w)
     crossing = (home[labels] != island) & (home[partition] == island)
     involved = {int(c) for c in np.unique(np.r_[labels[crossing], partition[crossing]])}
     if not any(len(groups[c]) > 1 for c in involved):
         return None
-    leaf_of, leaf_centers = leaves
     leaf_island = center_islands(island, leaf_of, int(leaf_of.max()) + 1, w)
     grouped = mixture.owner is not None
     piece_of, owner = np.empty(X.shape[0], dtype=np.intp), []
@@ -127,11 +132,9 @@ def keep_to_islands(X, w, spread, partition, fitted, pieces, leaves, covariance_
         rows = np.flatnonzero(partition == c)
         if c in involved:
             members = np.asarray(members)
-            local = np.full(int(max(leaf_of.max(), members.max())) + 1, -1)
-            local[members] = np.arange(members.size)
-            piece = local[leaf_of[rows]]
+            piece = place[leaf_of[rows]]
             # Rows that Lloyd moved to this cluster from a leaf of another.
-            moved = piece < 0
+            moved = cluster_of_leaf[leaf_of[rows]] != c
             if moved.any():
                 centers = np.vstack([leaf_centers[leaf] for leaf in members])
                 piece[moved] = nearest_center(

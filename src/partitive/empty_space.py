@@ -189,10 +189,11 @@ class SingleLinkage:
         """The rows of ``node``."""
         return self.order[self.start[node] : self.start[node] + self.size[node]]
 
-    def islands(self, min_weight: float, factor: float = EMPTY_SPACE) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    def islands(self, min_weight: float) -> tuple[np.ndarray, list[tuple[int, ...]]]:
         """The groups of rows that empty space separates, each at least ``min_weight``:
         read top-down, a group whose joining step is empty space (as
-        :meth:`empty_space` reads a step) is its two sides, any other is an island.
+        :meth:`empty_space` reads a step outside isolated groups, at EMPTY_SPACE and
+        MOAT_WEIGHT) is its two sides, any other is an island.
 
         Returns each row's island (-1 for strays: rows left behind at a joining step,
         or in a group lighter than ``min_weight``) and each island's path down the
@@ -212,7 +213,7 @@ class SingleLinkage:
             if step is not None:
                 sides = self.left[step], self.right[step]
                 heavy = min(self.weight[side] for side in sides) >= min_weight
-                if heavy and self._empty(step, min_weight, factor, MOAT_WEIGHT):
+                if heavy and self._empty(step, min_weight, EMPTY_SPACE, MOAT_WEIGHT):
                     pending.extend((side, path + (bit,)) for bit, side in enumerate(sides))
                     continue
             found.append((path, node))
